@@ -52,8 +52,10 @@ pub fn arrow_type(declared: &str) -> Option<DataType> {
         "tinyint" => DataType::Int8,
         "smallint" if unsigned => DataType::Int32,
         "smallint" => DataType::Int16,
-        "mediumint" | "int" | "integer" if unsigned => DataType::Int64,
-        "mediumint" | "int" | "integer" => DataType::Int32,
+        "mediumint" | "int" if unsigned => DataType::Int64,
+        "mediumint" | "int" => DataType::Int32,
+        // SQLite's INTEGER is 64-bit (MySQL reports its INTEGER columns as `int`).
+        "integer" => DataType::Int64,
         "bigint" if unsigned => DataType::Decimal128(20, 0),
         "bigint" => DataType::Int64,
         "decimal" | "numeric" | "dec" | "fixed" => {
@@ -352,6 +354,7 @@ mod tests {
         assert_eq!(arrow_type("BIGINT"), Some(DataType::Int64));
         assert_eq!(arrow_type("int(11)"), Some(DataType::Int32));
         assert_eq!(arrow_type("INT"), Some(DataType::Int32));
+        assert_eq!(arrow_type("INTEGER"), Some(DataType::Int64));
         assert_eq!(arrow_type("int(10) unsigned"), Some(DataType::Int64));
         assert_eq!(arrow_type("bigint unsigned"), Some(DataType::Decimal128(20, 0)));
         assert_eq!(arrow_type("decimal(10,2)"), Some(DataType::Decimal128(10, 2)));

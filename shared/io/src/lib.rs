@@ -1,1 +1,16 @@
+//! The lakehouse's I/O: sources through sqlx, the lake through object_store, Delta tables
+//! through delta-rs, and the stages that tie them to the pure engine in `lakehouse-core`.
+//! The `lakehouse` command and every Lambda function are thin callers of this crate.
 
+pub mod delta;
+pub mod error;
+pub mod lake;
+pub mod parquet_io;
+pub mod query;
+pub mod source;
+pub mod stages;
+pub mod status;
+
+pub use error::{Error, Result};
+pub use lake::{Lake, Layer};
+pub use source::{Source, SourceUrl};

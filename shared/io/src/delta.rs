@@ -1,0 +1,138 @@
+//! Delta tables through delta-rs: opening, the application-transaction markers that make every
+//! stage exactly-once, reading what a table gained between two versions, and registering
+//! tables with a DataFusion session.
+
+use std::sync::Arc;
+
+use datafusion::catalog::MemorySchemaProvider;
+use datafusion::prelude::{SessionConfig, SessionContext};
+use deltalake::kernel::transaction::{CommitProperties, TransactionError};
+use deltalake::kernel::Transaction;
+use deltalake::{DeltaTable, DeltaTableError};
+use url::Url;
+
+use crate::error::{Error, Result};
+use crate::lake::{Lake, Layer};
+
+/// How often a stage re-reads and retries after losing a commit race to another writer.
+pub const MAX_CONFLICT_RETRIES: usize = 8;
+
+/// Opens the table at `url`; a location without a table yet opens as an empty, unversioned table.
+pub async fn open(url: &Url) -> Result<DeltaTable> {
+    DeltaTable::try_from_url(url.clone()).await.map_err(Error::delta(url))
+}
+
+/// Opens `name` in `layer` of the lake.
+pub async fn open_in(lake: &Lake, layer: Layer, name: &str) -> Result<DeltaTable> {
+    open(&lake.table_url(layer, name)?).await
+}
+
+/// A table version as a marker value (markers are signed in the Delta protocol).
+pub fn marker_value(version: u64) -> i64 {
+    i64::try_from(version).unwrap_or(i64::MAX)
+}
+
+/// The version recorded for `app_id` by an application transaction, if any.
+pub async fn marker(table: &DeltaTable, app_id: &str) -> Result<Option<i64>> {
+    if table.version().is_none() {
+        return Ok(None);
+    }
+    let state = table.snapshot().map_err(Error::delta(table.table_url()))?;
+    state
+        .transaction_version(table.log_store().as_ref(), app_id)
+        .await
+        .map_err(Error::delta(table.table_url()))
+}
+
+/// Commit properties recording `markers` (app id, version) atomically with the data.
+pub fn with_markers(markers: impl IntoIterator<Item = (String, i64)>) -> CommitProperties {
+    let transactions: Vec<Transaction> = markers.into_iter().map(|(app, v)| Transaction::new(app, v)).collect();
+    CommitProperties::default().with_application_transactions(transactions)
+}
+
+/// Whether an error means another writer committed first, so re-reading and retrying can help.
+pub fn is_conflict(error: &Error) -> bool {
+    matches!(
+        error,
+        Error::Delta {
+            source: DeltaTableError::Transaction {
+                source: TransactionError::CommitConflict(_)
+                    | TransactionError::VersionAlreadyExists(_)
+                    | TransactionError::MaxCommitAttempts(_)
+            } | DeltaTableError::VersionAlreadyExists(_),
+            ..
+        }
+    )
+}
+
+/// The data files `table` gained in versions `after + 1 ..= upto`, or `None` if some of those
+/// commits are no longer in the log (expired), in which case a caller reads the whole table.
+/// Files added by maintenance (`dataChange: false`) hold no new rows and are left out.
+pub async fn added_files(table: &DeltaTable, after: u64, upto: u64) -> Result<Option<Vec<String>>> {
+    let log_store = table.log_store();
+    let mut files = Vec::new();
+    for version in (after + 1)..=upto {
+        let Some(bytes) = log_store
+            .read_commit_entry(version)
+            .await
+            .map_err(Error::delta(table.table_url()))?
+        else {
+            return Ok(None);
+        };
+        for line in bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            let action: serde_json::Value = serde_json::from_slice(line).map_err(|e| Error::State {
+                path: format!("{} version {version}", table.table_url()),
+                reason: e.to_string(),
+            })?;
+            let add = &action["add"];
+            if add["dataChange"].as_bool() == Some(true) {
+                if let Some(path) = add["path"].as_str() {
+                    files.push(path.to_owned());
+                }
+            }
+        }
+    }
+    Ok(Some(files))
+}
+
+/// A DataFusion session for the lakehouse's SQL: the layers as schemas (`silver.orders`).
+pub fn session() -> SessionContext {
+    let config = SessionConfig::new()
+        .with_information_schema(true)
+        .set_str("datafusion.sql_parser.enable_ident_normalization", "true");
+    let ctx = SessionContext::new_with_config(config);
+    if let Some(catalog) = ctx.catalog("datafusion") {
+        for layer in Layer::TABLES {
+            // Registering a fresh schema provider cannot fail for the default catalog.
+            let _ = catalog.register_schema(layer.name(), Arc::new(MemorySchemaProvider::new()));
+        }
+    }
+    ctx
+}
+
+/// Registers `table` in `ctx` as `<layer>.<name>` (or under `name` alone when `layer` is None).
+pub async fn register(ctx: &SessionContext, layer: Option<Layer>, name: &str, table: &DeltaTable) -> Result<()> {
+    table
+        .update_datafusion_session(&ctx.state())
+        .map_err(Error::delta(table.table_url()))?;
+    let provider = table.table_provider().await?;
+    let reference = match layer {
+        Some(layer) => datafusion::common::TableReference::partial(layer.name(), name),
+        None => datafusion::common::TableReference::bare(name),
+    };
+    ctx.register_table(reference, provider)?;
+    Ok(())
+}
+
+/// The number of rows in the table's current version, from the log's file statistics when every
+/// file has them, else by counting.
+pub async fn row_count(table: &DeltaTable) -> Result<u64> {
+    let ctx = session();
+    register(&ctx, None, "counted", table).await?;
+    let batches = ctx.sql("SELECT COUNT(*) AS n FROM counted").await?.collect().await?;
+    let count = batches
+        .first()
+        .and_then(|b| b.column(0).as_any().downcast_ref::<arrow::array::Int64Array>())
+        .map_or(0, |a| a.value(0));
+    Ok(count as u64)
+}

@@ -1,0 +1,86 @@
+//! Gold: each Gold query run with DataFusion over Silver and written over `gold/<name>`.
+//!
+//! A Gold table records the Silver versions it was computed from as application-transaction
+//! markers; when none of them moved, the table is already current and nothing is written.
+
+use deltalake::operations::write::SchemaMode;
+use deltalake::protocol::SaveMode;
+use lakehouse_core::{GoldSpec, Pipeline};
+
+use crate::delta;
+use crate::error::{Error, Result};
+use crate::lake::{Lake, Layer};
+
+/// The marker holding the version of Silver table `table` a Gold table was computed from.
+pub fn gold_marker(table: &str) -> String {
+    format!("lakehouse.gold:silver/{table}")
+}
+
+/// What building one Gold table did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GoldReport {
+    pub table: String,
+    /// Rows written, or `None` when the table was already current.
+    pub rows: Option<u64>,
+    pub version: Option<u64>,
+}
+
+/// Builds every Gold table of the pipeline from the current Silver tables.
+pub async fn build_gold(lake: &Lake, pipeline: &Pipeline) -> Result<Vec<GoldReport>> {
+    let ctx = delta::session();
+    let mut inputs = Vec::new();
+    for spec in &pipeline.tables {
+        let silver = delta::open_in(lake, Layer::Silver, &spec.name).await?;
+        if let Some(version) = silver.version() {
+            delta::register(&ctx, Some(Layer::Silver), &spec.name, &silver).await?;
+            inputs.push((gold_marker(&spec.name), delta::marker_value(version)));
+        }
+    }
+    let mut reports = Vec::new();
+    for gold in &pipeline.gold {
+        reports.push(build_one(lake, &ctx, gold, &inputs).await?);
+    }
+    Ok(reports)
+}
+
+async fn build_one(
+    lake: &Lake,
+    ctx: &datafusion::prelude::SessionContext,
+    gold: &GoldSpec,
+    inputs: &[(String, i64)],
+) -> Result<GoldReport> {
+    let table = delta::open_in(lake, Layer::Gold, &gold.name).await?;
+    if table.version().is_some() {
+        let mut current = true;
+        for (marker, version) in inputs {
+            current &= delta::marker(&table, marker).await? == Some(*version);
+        }
+        if current {
+            return Ok(GoldReport {
+                table: gold.name.clone(),
+                rows: None,
+                version: table.version(),
+            });
+        }
+    }
+    let frame = ctx.sql(&gold.sql).await.map_err(|e| Error::Lake {
+        location: format!("gold/{}", gold.name),
+        reason: format!("query failed: {e}"),
+    })?;
+    let batches = frame.collect().await?;
+    let rows = batches.iter().map(|b| b.num_rows() as u64).sum();
+    let url = table.table_url().clone();
+    let written = table
+        .write(batches)
+        .with_save_mode(SaveMode::Overwrite)
+        .with_schema_mode(SchemaMode::Overwrite)
+        .with_commit_properties(delta::with_markers(inputs.iter().cloned()))
+        .await
+        .map_err(Error::delta(&url))?;
+    tracing::info!(table = %gold.name, rows, version = written.version().unwrap_or_default(), "gold written");
+    Ok(GoldReport {
+        table: gold.name.clone(),
+        rows: Some(rows),
+        version: written.version(),
+    })
+}

@@ -1,0 +1,246 @@
+//! Silver refinement: the Bronze rows a table gained since its last refine, reduced to the
+//! latest version per key, judged by the table's rules, and MERGEd into `silver/<table>` and
+//! `quarantine/<table>`.
+//!
+//! Each target records the Bronze version it has consumed as an application-transaction marker
+//! in the same commit as its data, so a refine reads only the Bronze commits after that marker,
+//! a crash between the two merges is caught up by the next run, and a replay changes nothing.
+
+use std::sync::Arc;
+
+use arrow::datatypes::{Schema, SchemaRef};
+use arrow::record_batch::RecordBatch;
+use datafusion::prelude::{DataFrame, SessionContext, col};
+use deltalake::DeltaTable;
+use deltalake::operations::write::SchemaMode;
+use deltalake::protocol::SaveMode;
+use lakehouse_core::bronze::is_metadata;
+use lakehouse_core::silver::{
+    self, DELETED, FAILED_RULE, QUARANTINED_AT, changes_sql, match_on_key, not_older, quarantine_columns,
+    silver_columns,
+};
+use lakehouse_core::{Pipeline, TableSpec};
+
+use crate::delta;
+use crate::error::{Error, Result};
+use crate::lake::{Lake, Layer};
+
+/// The marker holding the Bronze version a Silver or quarantine table has consumed.
+pub fn refine_marker(table: &str) -> String {
+    format!("lakehouse.refine:bronze/{table}")
+}
+
+/// What refining one table did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TableRefine {
+    pub table: String,
+    /// Bronze version consumed, if Bronze has the table.
+    pub bronze_version: Option<u64>,
+    /// Keys whose latest version arrived in this refine.
+    pub changed_keys: u64,
+    /// Of those, keys whose latest version breaks a rule.
+    pub quarantined: u64,
+    /// Of those, keys whose latest version is soft-deleted.
+    pub deleted: u64,
+    /// True when Silver was already up to date with Bronze.
+    pub up_to_date: bool,
+}
+
+/// Refines every table of the pipeline.
+pub async fn refine(lake: &Lake, pipeline: &Pipeline) -> Result<Vec<TableRefine>> {
+    let mut reports = Vec::new();
+    for spec in &pipeline.tables {
+        reports.push(refine_table(lake, spec).await?);
+    }
+    Ok(reports)
+}
+
+async fn refine_table(lake: &Lake, spec: &TableSpec) -> Result<TableRefine> {
+    let mut attempt = 0;
+    loop {
+        match refine_once(lake, spec).await {
+            Err(e) if delta::is_conflict(&e) && attempt < delta::MAX_CONFLICT_RETRIES => {
+                attempt += 1;
+                tracing::info!(table = %spec.name, attempt, "silver commit lost a race; retrying");
+            }
+            other => return other,
+        }
+    }
+}
+
+async fn refine_once(lake: &Lake, spec: &TableSpec) -> Result<TableRefine> {
+    let mut report = TableRefine {
+        table: spec.name.clone(),
+        ..Default::default()
+    };
+    let bronze = delta::open_in(lake, Layer::Bronze, &spec.name).await?;
+    let Some(bronze_version) = bronze.version() else {
+        report.up_to_date = true;
+        return Ok(report);
+    };
+    report.bronze_version = Some(bronze_version);
+    let marker = refine_marker(&spec.name);
+    let silver = delta::open_in(lake, Layer::Silver, &spec.name).await?;
+    let quarantine = delta::open_in(lake, Layer::Quarantine, &spec.name).await?;
+    let silver_done = delta::marker(&silver, &marker).await?;
+    let quarantine_done = delta::marker(&quarantine, &marker).await?;
+    let wanted = Some(delta::marker_value(bronze_version));
+    if silver_done == wanted && quarantine_done == wanted {
+        report.up_to_date = true;
+        return Ok(report);
+    }
+
+    // Read from the older of the two markers; the merges' guards make re-reading harmless.
+    let consumed = silver_done.min(quarantine_done);
+    let ctx = delta::session();
+    let columns = register_changes(&ctx, &bronze, consumed, bronze_version).await?;
+    let changes = ctx
+        .sql(&changes_sql(spec, &columns, "bronze_changes"))
+        .await?
+        .cache()
+        .await?;
+    count_verdicts(&changes, &mut report).await?;
+
+    let markers = || delta::with_markers([(marker.clone(), delta::marker_value(bronze_version))]);
+    if quarantine_done != wanted {
+        merge_quarantine(quarantine, spec, &columns, changes.clone(), markers()).await?;
+    }
+    if silver_done != wanted {
+        merge_silver(silver, spec, &columns, changes, markers()).await?;
+    }
+    tracing::info!(
+        table = %spec.name,
+        bronze_version,
+        changed_keys = report.changed_keys,
+        quarantined = report.quarantined,
+        deleted = report.deleted,
+        "silver refined"
+    );
+    Ok(report)
+}
+
+/// Registers the Bronze rows after version `consumed` as `bronze_changes` (all of Bronze when
+/// nothing was consumed yet or the log no longer reaches back) and returns the data columns.
+async fn register_changes(ctx: &SessionContext, bronze: &DeltaTable, consumed: Option<i64>, upto: u64) -> Result<Vec<String>> {
+    let files = match consumed {
+        Some(after) => delta::added_files(bronze, u64::try_from(after).unwrap_or(0), upto).await?,
+        None => None,
+    };
+    bronze
+        .update_datafusion_session(&ctx.state())
+        .map_err(Error::delta(bronze.table_url()))?;
+    let builder = bronze.table_provider();
+    let builder = match files {
+        Some(files) => builder.with_file_paths(files),
+        None => builder,
+    };
+    let provider = builder.await?;
+    let columns = provider
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .filter(|name| !is_metadata(name))
+        .collect();
+    ctx.register_table("bronze_changes", provider)?;
+    Ok(columns)
+}
+
+async fn count_verdicts(changes: &DataFrame, report: &mut TableRefine) -> Result<()> {
+    report.changed_keys = changes.clone().count().await? as u64;
+    report.quarantined = changes.clone().filter(col(FAILED_RULE).is_not_null())?.count().await? as u64;
+    report.deleted = changes.clone().filter(col(DELETED))?.count().await? as u64;
+    Ok(())
+}
+
+/// Upserts valid latest versions into Silver and removes keys now deleted or failing a rule.
+async fn merge_silver(
+    silver: DeltaTable,
+    spec: &TableSpec,
+    columns: &[String],
+    changes: DataFrame,
+    commit: deltalake::kernel::transaction::CommitProperties,
+) -> Result<()> {
+    let keep = silver_columns(spec, columns);
+    let silver = ensure_columns(silver, &changes, &keep).await?;
+    let url = silver.table_url().clone();
+    let removed = format!("(source.{DELETED} OR source.{FAILED_RULE} IS NOT NULL) AND {}", not_older(spec));
+    let valid = format!("NOT source.{DELETED} AND source.{FAILED_RULE} IS NULL");
+    silver
+        .merge(changes, match_on_key(spec))
+        .with_source_alias("source")
+        .with_target_alias("target")
+        .with_commit_properties(commit)
+        .when_matched_delete(|delete| delete.predicate(removed))
+        .and_then(|m| m.when_matched_update(|update| assign(update.predicate(not_older(spec)), &keep, |u, c, v| u.update(c, v))))
+        .and_then(|m| m.when_not_matched_insert(|insert| assign(insert.predicate(valid), &keep, |i, c, v| i.set(c, v))))
+        .map_err(Error::delta(&url))?
+        .await
+        .map_err(Error::delta(&url))?;
+    Ok(())
+}
+
+/// Keeps the latest failing version of each key in quarantine with its rule; a key whose latest
+/// version passes (it was fixed) or is deleted leaves the quarantine.
+async fn merge_quarantine(
+    quarantine: DeltaTable,
+    spec: &TableSpec,
+    columns: &[String],
+    changes: DataFrame,
+    commit: deltalake::kernel::transaction::CommitProperties,
+) -> Result<()> {
+    let changes = changes.with_column(QUARANTINED_AT, datafusion::functions::datetime::expr_fn::now())?;
+    let mut keep = quarantine_columns(columns);
+    keep.push(QUARANTINED_AT.to_owned());
+    let quarantine = ensure_columns(quarantine, &changes, &keep).await?;
+    let url = quarantine.table_url().clone();
+    let resolved = format!("(source.{DELETED} OR source.{FAILED_RULE} IS NULL) AND {}", not_older(spec));
+    let failing = format!("NOT source.{DELETED} AND source.{FAILED_RULE} IS NOT NULL");
+    quarantine
+        .merge(changes, match_on_key(spec))
+        .with_source_alias("source")
+        .with_target_alias("target")
+        .with_commit_properties(commit)
+        .when_matched_delete(|delete| delete.predicate(resolved))
+        .and_then(|m| m.when_matched_update(|update| assign(update.predicate(not_older(spec)), &keep, |u, c, v| u.update(c, v))))
+        .and_then(|m| m.when_not_matched_insert(|insert| assign(insert.predicate(failing), &keep, |i, c, v| i.set(c, v))))
+        .map_err(Error::delta(&url))?
+        .await
+        .map_err(Error::delta(&url))?;
+    Ok(())
+}
+
+/// Sets every kept column from the source: `target.c = source.c`.
+fn assign<B>(builder: B, columns: &[String], set: impl Fn(B, String, String) -> B) -> B {
+    columns
+        .iter()
+        .fold(builder, |b, c| set(b, c.clone(), format!("source.{}", silver::quote(c))))
+}
+
+/// Creates the table, or adds the columns it lacks, so that `keep` (taken from `changes`) fits.
+/// New source columns reach Silver this way; the merge itself never changes the schema.
+async fn ensure_columns(table: DeltaTable, changes: &DataFrame, keep: &[String]) -> Result<DeltaTable> {
+    let wanted: SchemaRef = Arc::new(Schema::new(
+        keep.iter()
+            .filter_map(|c| changes.schema().as_arrow().field_with_name(c).ok().cloned())
+            .map(|f| f.with_nullable(true))
+            .collect::<Vec<_>>(),
+    ));
+    let present: Vec<String> = match table.version() {
+        Some(_) => {
+            let state = table.snapshot().map_err(Error::delta(table.table_url()))?;
+            state.snapshot().arrow_schema().fields().iter().map(|f| f.name().clone()).collect()
+        }
+        None => Vec::new(),
+    };
+    if wanted.fields().iter().all(|f| present.contains(f.name())) {
+        return Ok(table);
+    }
+    let url = table.table_url().clone();
+    table
+        .write(vec![RecordBatch::new_empty(wanted)])
+        .with_save_mode(SaveMode::Append)
+        .with_schema_mode(SchemaMode::Merge)
+        .await
+        .map_err(Error::delta(&url))
+}
