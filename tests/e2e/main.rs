@@ -1,1 +1,6 @@
-mod pipeline;
+//! End-to-end tests: the whole pipeline against a real MariaDB (and SQLite), with every Silver
+//! and Gold table compared row by row against the contract's reference views.
+
+mod contract;
+mod idempotence;
+mod scenarios;

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use datafusion::catalog::MemorySchemaProvider;
 use datafusion::prelude::{SessionConfig, SessionContext};
-use deltalake::kernel::transaction::{CommitProperties, TransactionError};
+use deltalake::kernel::transaction::{CommitBuilder, CommitProperties, TransactionError};
+use deltalake::protocol::{DeltaOperation, SaveMode};
 use deltalake::kernel::Transaction;
 use deltalake::{DeltaTable, DeltaTableError};
 use url::Url;
@@ -48,6 +49,22 @@ pub async fn marker(table: &DeltaTable, app_id: &str) -> Result<Option<i64>> {
 pub fn with_markers(markers: impl IntoIterator<Item = (String, i64)>) -> CommitProperties {
     let transactions: Vec<Transaction> = markers.into_iter().map(|(app, v)| Transaction::new(app, v)).collect();
     CommitProperties::default().with_application_transactions(transactions)
+}
+
+/// Commits `markers` alone, for a stage whose work turned out to change no data (delta-rs skips
+/// the commit of an operation without actions, which would leave the marker behind).
+pub async fn commit_markers(table: &DeltaTable, markers: impl IntoIterator<Item = (String, i64)>) -> Result<()> {
+    let state = table.snapshot().map_err(Error::delta(table.table_url()))?;
+    let operation = DeltaOperation::Write {
+        mode: SaveMode::Append,
+        partition_by: None,
+        predicate: None,
+    };
+    CommitBuilder::from(with_markers(markers))
+        .build(Some(state), table.log_store(), operation)
+        .await
+        .map(drop)
+        .map_err(Error::delta(table.table_url()))
 }
 
 /// Whether an error means another writer committed first, so re-reading and retrying can help.

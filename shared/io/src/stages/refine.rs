@@ -101,12 +101,12 @@ async fn refine_once(lake: &Lake, spec: &TableSpec) -> Result<TableRefine> {
         .await?;
     count_verdicts(&changes, &mut report).await?;
 
-    let markers = || delta::with_markers([(marker.clone(), delta::marker_value(bronze_version))]);
+    let consumed_now = (marker, delta::marker_value(bronze_version));
     if quarantine_done != wanted {
-        merge_quarantine(quarantine, spec, &columns, changes.clone(), markers()).await?;
+        merge_quarantine(quarantine, spec, &columns, changes.clone(), consumed_now.clone()).await?;
     }
     if silver_done != wanted {
-        merge_silver(silver, spec, &columns, changes, markers()).await?;
+        merge_silver(silver, spec, &columns, changes, consumed_now).await?;
     }
     tracing::info!(
         table = %spec.name,
@@ -159,25 +159,25 @@ async fn merge_silver(
     spec: &TableSpec,
     columns: &[String],
     changes: DataFrame,
-    commit: deltalake::kernel::transaction::CommitProperties,
+    marker: (String, i64),
 ) -> Result<()> {
     let keep = silver_columns(spec, columns);
     let silver = ensure_columns(silver, &changes, &keep).await?;
-    let url = silver.table_url().clone();
+    let (url, before) = (silver.table_url().clone(), silver.version());
     let removed = format!("(source.{DELETED} OR source.{FAILED_RULE} IS NOT NULL) AND {}", not_older(spec));
     let valid = format!("NOT source.{DELETED} AND source.{FAILED_RULE} IS NULL");
-    silver
+    let (merged, _) = silver
         .merge(changes, match_on_key(spec))
         .with_source_alias("source")
         .with_target_alias("target")
-        .with_commit_properties(commit)
+        .with_commit_properties(delta::with_markers([marker.clone()]))
         .when_matched_delete(|delete| delete.predicate(removed))
         .and_then(|m| m.when_matched_update(|update| assign(update.predicate(not_older(spec)), &keep, |u, c, v| u.update(c, v))))
         .and_then(|m| m.when_not_matched_insert(|insert| assign(insert.predicate(valid), &keep, |i, c, v| i.set(c, v))))
         .map_err(Error::delta(&url))?
         .await
         .map_err(Error::delta(&url))?;
-    Ok(())
+    record_if_unchanged(merged, before, marker).await
 }
 
 /// Keeps the latest failing version of each key in quarantine with its rule; a key whose latest
@@ -187,26 +187,34 @@ async fn merge_quarantine(
     spec: &TableSpec,
     columns: &[String],
     changes: DataFrame,
-    commit: deltalake::kernel::transaction::CommitProperties,
+    marker: (String, i64),
 ) -> Result<()> {
     let changes = changes.with_column(QUARANTINED_AT, datafusion::functions::datetime::expr_fn::now())?;
     let mut keep = quarantine_columns(columns);
     keep.push(QUARANTINED_AT.to_owned());
     let quarantine = ensure_columns(quarantine, &changes, &keep).await?;
-    let url = quarantine.table_url().clone();
+    let (url, before) = (quarantine.table_url().clone(), quarantine.version());
     let resolved = format!("(source.{DELETED} OR source.{FAILED_RULE} IS NULL) AND {}", not_older(spec));
     let failing = format!("NOT source.{DELETED} AND source.{FAILED_RULE} IS NOT NULL");
-    quarantine
+    let (merged, _) = quarantine
         .merge(changes, match_on_key(spec))
         .with_source_alias("source")
         .with_target_alias("target")
-        .with_commit_properties(commit)
+        .with_commit_properties(delta::with_markers([marker.clone()]))
         .when_matched_delete(|delete| delete.predicate(resolved))
         .and_then(|m| m.when_matched_update(|update| assign(update.predicate(not_older(spec)), &keep, |u, c, v| u.update(c, v))))
         .and_then(|m| m.when_not_matched_insert(|insert| assign(insert.predicate(failing), &keep, |i, c, v| i.set(c, v))))
         .map_err(Error::delta(&url))?
         .await
         .map_err(Error::delta(&url))?;
+    record_if_unchanged(merged, before, marker).await
+}
+
+/// A merge that changed nothing made no commit; the marker still has to move.
+async fn record_if_unchanged(merged: DeltaTable, before: Option<u64>, marker: (String, i64)) -> Result<()> {
+    if merged.version() == before {
+        delta::commit_markers(&merged, [marker]).await?;
+    }
     Ok(())
 }
 
