@@ -23,8 +23,13 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct Places {
     /// The source database: mysql://user:password@host:3306/db or sqlite://path/to/file.db.
-    #[arg(long, global = true, env = "LAKEHOUSE_SOURCE_URL", hide_env_values = true,
-          default_value = "sqlite://.lakehouse/shop.db")]
+    #[arg(
+        long,
+        global = true,
+        env = "LAKEHOUSE_SOURCE_URL",
+        hide_env_values = true,
+        default_value = "sqlite://.lakehouse/shop.db"
+    )]
     pub source: String,
 
     /// The lake: a folder (created if missing).

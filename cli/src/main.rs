@@ -5,6 +5,7 @@ mod args;
 mod commands;
 mod output;
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -16,18 +17,19 @@ async fn main() -> ExitCode {
     match commands::run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            // One line naming what failed; the causes are already in the message chain.
-            eprintln!("error: {error:#}");
+            // One line naming what failed: every error message of ours already includes its cause.
+            eprintln!("error: {error}");
             ExitCode::FAILURE
         }
     }
 }
 
 /// Logs go to stderr: warnings by default, stage events with `-v`, or as `LAKEHOUSE_LOG` says.
+/// delta-rs's merge warns about a missing internal metric on every call; that is noise to a user.
 fn init_logging(verbose: u8) {
     let default = match verbose {
-        0 => "warn",
-        1 => "info",
+        0 => "warn,deltalake_core::operations::merge=error",
+        1 => "info,deltalake_core=warn,deltalake_core::operations::merge=error",
         _ => "debug",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("LAKEHOUSE_LOG")
@@ -35,6 +37,7 @@ fn init_logging(verbose: u8) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
         .compact()
         .init();

@@ -45,7 +45,10 @@ fn counts(map: &std::collections::BTreeMap<&'static str, u64>) -> String {
     if map.is_empty() {
         return "none".into();
     }
-    map.iter().map(|(t, n)| format!("{t} {n}")).collect::<Vec<_>>().join(", ")
+    map.iter()
+        .map(|(t, n)| format!("{t} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 pub fn seed(report: &SeedReport) {
@@ -55,7 +58,11 @@ pub fn seed(report: &SeedReport) {
         println!("Activity: inserted {}", counts(&report.inserted));
         println!("  updated {}", counts(&report.updated));
         println!("  soft-deleted {}", counts(&report.soft_deleted));
-        println!("  broke a rule {}; fixed {}", counts(&report.broken), counts(&report.fixed));
+        println!(
+            "  broke a rule {}; fixed {}",
+            counts(&report.broken),
+            counts(&report.fixed)
+        );
     }
 }
 
@@ -97,7 +104,11 @@ pub fn refine(report: &[TableRefine]) {
 pub fn gold(report: &[GoldReport]) {
     for g in report {
         match g.rows {
-            Some(rows) => println!("gold     {:<14} {rows:>6} rows (version {})", g.table, g.version.unwrap_or_default()),
+            Some(rows) => println!(
+                "gold     {:<14} {rows:>6} rows (version {})",
+                g.table,
+                g.version.unwrap_or_default()
+            ),
             None => println!("gold     {:<14} up to date", g.table),
         }
     }
@@ -115,7 +126,7 @@ pub fn status(status: &Status) -> Result<()> {
     for t in &status.tables {
         println!("{:<11} {:<14} {:>8} {:>10}", t.layer.name(), t.table, t.version, t.rows);
     }
-    println!("\n{:<14} {:<25} {}", "source table", "watermark (UTC)", "last key");
+    println!("\n{:<14} {:<25} last key", "source table", "watermark (UTC)");
     for w in &status.watermarks {
         let watermark = w.watermark.as_deref().unwrap_or("not extracted yet");
         let key = w.last_key.map(|k| k.to_string()).unwrap_or_default();
@@ -159,7 +170,11 @@ pub async fn gold_samples(lake: &Lake, pipeline: &Pipeline) -> Result<()> {
             .find(|f| matches!(f.data_type(), DataType::Decimal128(..)))
             .map(|f| format!(" ORDER BY \"{}\" DESC", f.name()))
             .unwrap_or_default();
-        let batches = ctx.sql(&format!("SELECT * FROM gold.{}{order} LIMIT 5", gold.name)).await?.collect().await?;
+        let batches = ctx
+            .sql(&format!("SELECT * FROM gold.{}{order} LIMIT 5", gold.name))
+            .await?
+            .collect()
+            .await?;
         println!("\ngold.{}{}", gold.name, if order.is_empty() { "" } else { " (top 5)" });
         println!("{}", pretty_format_batches(&batches)?);
     }

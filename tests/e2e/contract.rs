@@ -11,28 +11,45 @@ async fn rounds_of_change(h: &Harness) -> Result<()> {
     let pipeline = shop()?;
     h.source.seed(SIZES, 7).await?;
     pass(h, &pipeline).await?;
-    h.assert_matches_reference().await.map_err(|e| e.context("after the first pass"))?;
+    h.assert_matches_reference()
+        .await
+        .map_err(|e| e.context("after the first pass"))?;
 
     for round in 1..=2 {
         let activity = h.source.seed(SIZES, 7).await?;
         assert!(!activity.initial);
         assert!(activity.broken.values().sum::<u64>() > 0 && activity.soft_deleted.values().sum::<u64>() > 0);
         pass(h, &pipeline).await?;
-        h.assert_matches_reference().await.map_err(|e| e.context(format!("after activity round {round}")))?;
+        h.assert_matches_reference()
+            .await
+            .map_err(|e| e.context(format!("after activity round {round}")))?;
     }
 
     two_updates_in_one_millisecond(&h.source, 3).await?;
     pass(h, &pipeline).await?;
-    h.assert_matches_reference().await.map_err(|e| e.context("after two updates in one millisecond"))?;
+    h.assert_matches_reference()
+        .await
+        .map_err(|e| e.context("after two updates in one millisecond"))?;
     let status = h.lake_rows(lakehouse_io::Layer::Silver, "orders", &["status"]).await?;
     assert!(!status.is_empty());
 
     let during = update_committed_after_a_later_one(h, &pipeline, 5, 6).await?;
-    assert!(during.extract.rows() < 3, "rows stamped after the open transaction began must wait: {:?}", during.extract);
+    assert!(
+        during.extract.rows() < 3,
+        "rows stamped after the open transaction began must wait: {:?}",
+        during.extract
+    );
     pass(h, &pipeline).await?;
-    h.assert_matches_reference().await.map_err(|e| e.context("after an update committed behind a later one"))?;
-    let names = h.lake_rows(lakehouse_io::Layer::Silver, "customers", &["full_name"]).await?;
-    assert!(names.contains(&vec![Some("Committed Late".to_owned())]), "the late commit reached Silver");
+    h.assert_matches_reference()
+        .await
+        .map_err(|e| e.context("after an update committed behind a later one"))?;
+    let names = h
+        .lake_rows(lakehouse_io::Layer::Silver, "customers", &["full_name"])
+        .await?;
+    assert!(
+        names.contains(&vec![Some("Committed Late".to_owned())]),
+        "the late commit reached Silver"
+    );
     Ok(())
 }
 

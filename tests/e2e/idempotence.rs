@@ -16,7 +16,11 @@ async fn a_second_run_without_source_changes_adds_nothing_to_any_layer() -> Resu
         h.source.seed(SIZES, 11).await?;
         pass(&h, &pipeline).await?;
         let before = h.row_counts().await?;
-        assert_eq!(before.len(), 15, "four tables in bronze, silver and quarantine, three in gold: {before:?}");
+        assert_eq!(
+            before.len(),
+            15,
+            "four tables in bronze, silver and quarantine, three in gold: {before:?}"
+        );
 
         let again = pass(&h, &pipeline).await?;
         assert_eq!(again.extract.rows(), 0);
@@ -68,7 +72,9 @@ async fn an_ingestion_that_stopped_before_its_commit_leaves_no_trace() -> Result
     let landing = h.lake.list(Layer::Landing, "orders", ".parquet").await?;
     let relative = h.lake.relative(Layer::Landing, &landing[0].location).unwrap();
     let bytes = h.lake.get(Layer::Landing, &relative).await?.unwrap();
-    h.lake.put(Layer::Bronze, "orders/part-00000-crashed.snappy.parquet", bytes).await?;
+    h.lake
+        .put(Layer::Bronze, "orders/part-00000-crashed.snappy.parquet", bytes)
+        .await?;
 
     let report = lakehouse_io::stages::ingest_pending(&h.lake, &pipeline).await?;
     assert_eq!(report.files_ingested, 4);

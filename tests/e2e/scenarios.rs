@@ -24,7 +24,9 @@ pub async fn two_updates_in_one_millisecond(source: &Source, order_id: i64) -> R
     let stamp = chrono::Utc::now().format("%Y-%m-%d %H:%M:%S%.3f").to_string();
     source
         .execute_all(&[
-            format!("UPDATE orders SET status = 'paid', deleted_at = NULL, updated_at = '{stamp}' WHERE id = {order_id}"),
+            format!(
+                "UPDATE orders SET status = 'paid', deleted_at = NULL, updated_at = '{stamp}' WHERE id = {order_id}"
+            ),
             format!("UPDATE orders SET status = 'shipped', updated_at = '{stamp}' WHERE id = {order_id}"),
         ])
         .await?;
@@ -34,9 +36,15 @@ pub async fn two_updates_in_one_millisecond(source: &Source, order_id: i64) -> R
 /// Updates `late` in a transaction that stays open while a pass runs and while `early` is
 /// updated and committed; `late` is stamped first but committed last. Commits, then returns
 /// the report of the pass that ran meanwhile.
-pub async fn update_committed_after_a_later_one(h: &Harness, pipeline: &Pipeline, late: i64, early: i64) -> Result<PassReport> {
+pub async fn update_committed_after_a_later_one(
+    h: &Harness,
+    pipeline: &Pipeline,
+    late: i64,
+    early: i64,
+) -> Result<PassReport> {
     let late_update = format!("UPDATE customers SET full_name = 'Committed Late', deleted_at = NULL WHERE id = {late}");
-    let early_update = format!("UPDATE customers SET full_name = 'Committed Early', deleted_at = NULL WHERE id = {early}");
+    let early_update =
+        format!("UPDATE customers SET full_name = 'Committed Early', deleted_at = NULL WHERE id = {early}");
     match &h.source {
         Source::MySql { pool, .. } => {
             let mut open = pool.acquire().await?.detach();

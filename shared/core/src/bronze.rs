@@ -59,7 +59,13 @@ pub struct FileMeta {
 /// Fails, naming the column, if a column's type changed in a way that cannot be cast losslessly.
 pub fn bronze_schema(landing: &Schema, table: Option<&Schema>) -> Result<SchemaRef> {
     let mut fields: Vec<Field> = table
-        .map(|t| t.fields().iter().filter(|f| !is_metadata(f.name())).map(|f| f.as_ref().clone()).collect())
+        .map(|t| {
+            t.fields()
+                .iter()
+                .filter(|f| !is_metadata(f.name()))
+                .map(|f| f.as_ref().clone())
+                .collect()
+        })
         .unwrap_or_default();
     for field in data_fields(landing) {
         match fields.iter().find(|f| f.name() == field.name()) {
@@ -159,7 +165,9 @@ fn extracted_at(batch: &RecordBatch, meta: &FileMeta) -> Result<ArrayRef> {
     let micros = micros
         .as_primitive_opt::<TimestampMicrosecondType>()
         .ok_or_else(|| Error::Incompatible(format!("column {AIRBYTE_EXTRACTED_AT} is not a time")))?;
-    Ok(timestamps(micros.iter().map(|v| v.unwrap_or(meta.extracted_at)).collect()))
+    Ok(timestamps(
+        micros.iter().map(|v| v.unwrap_or(meta.extracted_at)).collect(),
+    ))
 }
 
 fn timestamps(values: Vec<i64>) -> ArrayRef {
@@ -190,7 +198,14 @@ mod tests {
     fn a_new_table_takes_the_file_columns_and_the_metadata() {
         let batch = landing(vec![
             ("id", Arc::new(Int64Array::from(vec![1, 2])) as ArrayRef),
-            ("price", Arc::new(Decimal128Array::from(vec![199, 250]).with_precision_and_scale(10, 2).unwrap())),
+            (
+                "price",
+                Arc::new(
+                    Decimal128Array::from(vec![199, 250])
+                        .with_precision_and_scale(10, 2)
+                        .unwrap(),
+                ),
+            ),
         ]);
         let schema = bronze_schema(&batch.schema(), None).unwrap();
         let names: Vec<_> = schema.fields().iter().map(|f| f.name().as_str()).collect();
@@ -215,7 +230,10 @@ mod tests {
         ]);
         let schema = bronze_schema(&batch.schema(), Some(&table)).unwrap();
         let out = conform(&batch, &schema, &meta()).unwrap();
-        assert_eq!(out.column_by_name("id").unwrap().as_primitive::<Int64Type>().value(0), 7);
+        assert_eq!(
+            out.column_by_name("id").unwrap().as_primitive::<Int64Type>().value(0),
+            7
+        );
         assert!(out.column_by_name("note").unwrap().is_null(0));
         assert_eq!(out.column_by_name("added").unwrap().as_string::<i32>().value(0), "x");
     }
@@ -237,14 +255,20 @@ mod tests {
     fn airbyte_columns_are_mapped_to_ours() {
         let batch = landing(vec![
             ("_airbyte_raw_id", Arc::new(StringArray::from(vec!["r1"])) as ArrayRef),
-            ("_airbyte_extracted_at", Arc::new(Int64Array::from(vec![1_700_000_000_123]))),
+            (
+                "_airbyte_extracted_at",
+                Arc::new(Int64Array::from(vec![1_700_000_000_123])),
+            ),
             ("_airbyte_generation_id", Arc::new(Int64Array::from(vec![3]))),
             ("id", Arc::new(Int64Array::from(vec![1]))),
         ]);
         let schema = bronze_schema(&batch.schema(), None).unwrap();
         assert!(schema.fields().iter().all(|f| !f.name().starts_with("_airbyte_")));
         let out = conform(&batch, &schema, &meta()).unwrap();
-        let at = out.column_by_name(EXTRACTED_AT).unwrap().as_primitive::<TimestampMicrosecondType>();
+        let at = out
+            .column_by_name(EXTRACTED_AT)
+            .unwrap()
+            .as_primitive::<TimestampMicrosecondType>();
         assert_eq!(at.value(0), 1_700_000_000_123_000);
     }
 }

@@ -44,7 +44,10 @@ impl Window {
         if let Some(open) = oldest_open {
             before = before.min(open);
         }
-        Self { after: previous, before }
+        Self {
+            after: previous,
+            before,
+        }
     }
 
     /// Whether a row stamped `at` with key `key` belongs to this window.
@@ -74,7 +77,10 @@ mod tests {
         let w = Window::settled(None, 10 * MS + 400, None, 0);
         assert_eq!(w.before, 10 * MS);
         assert!(w.contains(10 * MS - 1, 1));
-        assert!(!w.contains(10 * MS, 1), "a row stamped in the current millisecond may change again within it");
+        assert!(
+            !w.contains(10 * MS, 1),
+            "a row stamped in the current millisecond may change again within it"
+        );
     }
 
     #[test]
@@ -82,7 +88,10 @@ mod tests {
         // A transaction opened at 5 ms and not yet committed may commit rows stamped 5 ms or later.
         let w = Window::settled(None, 10 * MS, Some(5 * MS), 0);
         assert_eq!(w.before, 5 * MS);
-        assert!(!w.contains(7 * MS, 1), "a row committed after the open one started must wait");
+        assert!(
+            !w.contains(7 * MS, 1),
+            "a row committed after the open one started must wait"
+        );
     }
 
     #[test]
@@ -97,7 +106,10 @@ mod tests {
         let w = Window::settled(Some(after), 10 * MS, None, 0);
         assert!(!w.contains(5 * MS, 10), "the last row read is not read again");
         assert!(!w.contains(5 * MS, 9));
-        assert!(w.contains(5 * MS, 11), "a row with the same stamp and a later key is still read");
+        assert!(
+            w.contains(5 * MS, 11),
+            "a row with the same stamp and a later key is still read"
+        );
         assert!(w.contains(5 * MS + 1, 1));
     }
 
@@ -117,7 +129,12 @@ mod tests {
     #[test]
     fn no_committed_row_is_ever_skipped() {
         // (stamp, key, committed at) — key 1 is stamped first but commits last.
-        let writes = [(1 * MS, 1, 9 * MS), (2 * MS, 2, 3 * MS), (4 * MS, 3, 5 * MS), (4 * MS, 4, 5 * MS)];
+        let writes = [
+            (MS, 1, 9 * MS),
+            (2 * MS, 2, 3 * MS),
+            (4 * MS, 3, 5 * MS),
+            (4 * MS, 4, 5 * MS),
+        ];
         let mut cursor = None;
         let mut read = Vec::new();
         for pass_at in [3 * MS + 500, 6 * MS, 10 * MS] {

@@ -269,18 +269,25 @@ mod tests {
     fn errors_name_the_file_the_table_and_the_problem() {
         let missing_key = parse("name = \"p\"\n[[table]]\nname = \"a\"\ncursor = \"u\"").unwrap_err();
         let message = missing_key.to_string();
-        assert!(message.contains("test.toml") && message.contains("table a") && message.contains("no key"), "{message}");
+        assert!(
+            message.contains("test.toml") && message.contains("table a") && message.contains("no key"),
+            "{message}"
+        );
 
         let bad_rule = parse(
             "name = \"p\"\n[[table]]\nname = \"a\"\nkey = \"id\"\ncursor = \"u\"\nrules = [{ name = \"r\", check = \"x >\" }]",
         )
         .unwrap_err();
-        assert!(bad_rule.to_string().contains("rule r: invalid SQL predicate"), "{bad_rule}");
+        assert!(
+            bad_rule.to_string().contains("rule r: invalid SQL predicate"),
+            "{bad_rule}"
+        );
 
         let injected = parse("name = \"p\"\n[[table]]\nname = \"a; drop\"\nkey = \"id\"\ncursor = \"u\"").unwrap_err();
         assert!(injected.to_string().contains("not a plain identifier"), "{injected}");
 
-        let unknown = parse("name = \"p\"\ncolour = 1\n[[table]]\nname = \"a\"\nkey = \"id\"\ncursor = \"u\"").unwrap_err();
+        let unknown =
+            parse("name = \"p\"\ncolour = 1\n[[table]]\nname = \"a\"\nkey = \"id\"\ncursor = \"u\"").unwrap_err();
         assert!(unknown.to_string().contains("colour"), "{unknown}");
     }
 }

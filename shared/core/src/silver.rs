@@ -137,12 +137,24 @@ mod tests {
     async fn changes(rows: Vec<(i64, &str, &str, i64, bool, &str, i64)>) -> Vec<(i64, String, bool, Option<String>)> {
         let ts = |v: Vec<Option<i64>>| Arc::new(TimestampMicrosecondArray::from(v).with_timezone("UTC"));
         let batch = RecordBatch::try_from_iter(vec![
-            ("id", Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.0))) as _),
-            ("email", Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.1))) as _),
-            ("country", Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.2))) as _),
+            (
+                "id",
+                Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.0))) as _,
+            ),
+            (
+                "email",
+                Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.1))) as _,
+            ),
+            (
+                "country",
+                Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.2))) as _,
+            ),
             ("updated_at", ts(rows.iter().map(|r| Some(r.3)).collect()) as _),
             ("deleted_at", ts(rows.iter().map(|r| r.4.then_some(r.3)).collect()) as _),
-            (SOURCE_FILE, Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.5))) as _),
+            (
+                SOURCE_FILE,
+                Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.5))) as _,
+            ),
             (EXTRACTED_AT, ts(rows.iter().map(|r| Some(r.6)).collect()) as _),
         ])
         .unwrap();
@@ -153,9 +165,17 @@ mod tests {
         let out = ctx.sql(&sql).await.unwrap().collect().await.unwrap();
         let mut result = Vec::new();
         for b in out {
-            let ids = b.column_by_name("id").unwrap().as_primitive::<arrow::datatypes::Int64Type>();
+            let ids = b
+                .column_by_name("id")
+                .unwrap()
+                .as_primitive::<arrow::datatypes::Int64Type>();
             let emails = b.column_by_name("email").unwrap().as_string::<i32>();
-            let deleted = b.column_by_name(DELETED).unwrap().as_any().downcast_ref::<BooleanArray>().unwrap();
+            let deleted = b
+                .column_by_name(DELETED)
+                .unwrap()
+                .as_any()
+                .downcast_ref::<BooleanArray>()
+                .unwrap();
             let rules = b.column_by_name(FAILED_RULE).unwrap().as_string::<i32>();
             for i in 0..b.num_rows() {
                 let rule = (!arrow::array::Array::is_null(rules, i)).then(|| rules.value(i).to_owned());
@@ -206,10 +226,21 @@ mod tests {
     #[test]
     fn silver_drops_the_soft_delete_marker_and_quarantine_keeps_everything() {
         let columns = ["id", "email", "deleted_at"].map(String::from);
-        assert_eq!(silver_columns(&spec(), &columns), ["id", "email", SOURCE_FILE, EXTRACTED_AT]);
+        assert_eq!(
+            silver_columns(&spec(), &columns),
+            ["id", "email", SOURCE_FILE, EXTRACTED_AT]
+        );
         assert_eq!(
             quarantine_columns(&columns),
-            ["id", "email", "deleted_at", SOURCE_FILE, EXTRACTED_AT, FAILED_RULE, FAILED_CHECK]
+            [
+                "id",
+                "email",
+                "deleted_at",
+                SOURCE_FILE,
+                EXTRACTED_AT,
+                FAILED_RULE,
+                FAILED_CHECK
+            ]
         );
         assert_eq!(match_on_key(&spec()), "target.\"id\" = source.\"id\"");
         assert_eq!(quote("a\"b"), "\"a\"\"b\"");

@@ -213,11 +213,9 @@ impl ColumnBuilder {
             DataType::Float32 => Self::Float32(Float32Builder::new()),
             DataType::Float64 => Self::Float64(Float64Builder::new()),
             DataType::Boolean => Self::Boolean(BooleanBuilder::new()),
-            DataType::Decimal128(p, s) => Self::Decimal(
-                Decimal128Builder::new().with_precision_and_scale(*p, *s).ok()?,
-                *p,
-                *s,
-            ),
+            DataType::Decimal128(p, s) => {
+                Self::Decimal(Decimal128Builder::new().with_precision_and_scale(*p, *s).ok()?, *p, *s)
+            }
             DataType::Timestamp(TimeUnit::Microsecond, Some(tz)) if tz.as_ref() == UTC => {
                 Self::Timestamp(TimestampMicrosecondBuilder::new().with_timezone(UTC))
             }
@@ -386,7 +384,10 @@ mod tests {
             }],
         )
         .unwrap_err();
-        assert_eq!(err.to_string(), "table places, column shape: unsupported source type \"geometry\"");
+        assert_eq!(
+            err.to_string(),
+            "table places, column shape: unsupported source type \"geometry\""
+        );
     }
 
     fn schema(fields: Vec<Field>) -> SchemaRef {
@@ -415,7 +416,10 @@ mod tests {
         let batch = builder.finish().unwrap();
         assert!(builder.is_empty());
         assert_eq!(batch.column(0).as_primitive::<Int32Type>().values(), &[1, 2, 3]);
-        assert_eq!(batch.column(1).as_primitive::<Decimal128Type>().values(), &[1999, 2000, 700]);
+        assert_eq!(
+            batch.column(1).as_primitive::<Decimal128Type>().values(),
+            &[1999, 2000, 700]
+        );
         let at = batch.column(2).as_primitive::<TimestampMicrosecondType>();
         assert_eq!(at.value(0), parse_timestamp("2026-03-01T10:00:00.123Z").unwrap());
         assert!(at.is_null(1));
@@ -439,7 +443,10 @@ mod tests {
     fn timestamps_round_trip_through_text() {
         let micros = parse_timestamp("2026-11-26 15:29:00.123").unwrap();
         assert_eq!(format_timestamp_millis(micros), "2026-11-26 15:29:00.123");
-        assert_eq!(parse_timestamp("2026-11-26T15:29:00Z"), parse_timestamp("2026-11-26 15:29:00.000"));
+        assert_eq!(
+            parse_timestamp("2026-11-26T15:29:00Z"),
+            parse_timestamp("2026-11-26 15:29:00.000")
+        );
         assert_eq!(parse_timestamp("yesterday"), None);
         assert_eq!(parse_date("1970-01-02"), Some(1));
     }

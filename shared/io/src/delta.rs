@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use datafusion::catalog::MemorySchemaProvider;
 use datafusion::prelude::{SessionConfig, SessionContext};
+use deltalake::kernel::Transaction;
 use deltalake::kernel::transaction::{CommitBuilder, CommitProperties, TransactionError};
 use deltalake::protocol::{DeltaOperation, SaveMode};
-use deltalake::kernel::Transaction;
 use deltalake::{DeltaTable, DeltaTableError};
 use url::Url;
 
@@ -102,10 +102,8 @@ pub async fn added_files(table: &DeltaTable, after: u64, upto: u64) -> Result<Op
                 reason: e.to_string(),
             })?;
             let add = &action["add"];
-            if add["dataChange"].as_bool() == Some(true) {
-                if let Some(path) = add["path"].as_str() {
-                    files.push(path.to_owned());
-                }
+            if let (Some(true), Some(path)) = (add["dataChange"].as_bool(), add["path"].as_str()) {
+                files.push(path.to_owned());
             }
         }
     }

@@ -114,10 +114,14 @@ impl Lake {
 
     /// The URL of the Delta table `name` in `layer`.
     pub fn table_url(&self, layer: Layer, name: &str) -> Result<Url> {
-        let url = self.root(layer).url.join(&format!("{name}/")).map_err(|e| Error::Lake {
-            location: self.location.clone(),
-            reason: e.to_string(),
-        })?;
+        let url = self
+            .root(layer)
+            .url
+            .join(&format!("{name}/"))
+            .map_err(|e| Error::Lake {
+                location: self.location.clone(),
+                reason: e.to_string(),
+            })?;
         if url.scheme() == "file" {
             let path = url.to_file_path().map_err(|()| Error::Lake {
                 location: self.location.clone(),
@@ -148,7 +152,10 @@ impl Lake {
 
     /// `path` relative to `layer`'s root, if it lies inside it.
     pub fn relative(&self, layer: Layer, path: &Path) -> Option<String> {
-        let parts: Vec<_> = path.prefix_match(&self.root(layer).prefix)?.map(|p| p.as_ref().to_owned()).collect();
+        let parts: Vec<_> = path
+            .prefix_match(&self.root(layer).prefix)?
+            .map(|p| p.as_ref().to_owned())
+            .collect();
         Some(parts.join("/"))
     }
 
@@ -271,7 +278,11 @@ fn root_url(location: &str) -> Result<Url> {
             std::fs::create_dir_all(&path).map_err(|e| fail(format!("cannot create the folder: {e}")))?;
             probe_writable(&path).map_err(|e| fail(format!("not writable: {e}")))?;
         }
-        other => return Err(fail(format!("unsupported scheme {other}:// (use a folder path or file://)"))),
+        other => {
+            return Err(fail(format!(
+                "unsupported scheme {other}:// (use a folder path or file://)"
+            )));
+        }
     }
     let mut url = url;
     if !url.path().ends_with('/') {
@@ -298,24 +309,41 @@ mod tests {
         assert!(url.as_str().ends_with("/silver/orders/"), "{url}");
         assert!(dir.path().join("silver/orders").is_dir());
 
-        lake.put_json(Layer::State, "extract/orders.json", &vec![1, 2]).await.unwrap();
+        lake.put_json(Layer::State, "extract/orders.json", &vec![1, 2])
+            .await
+            .unwrap();
         let back: Option<Vec<i32>> = lake.get_json(Layer::State, "extract/orders.json").await.unwrap();
         assert_eq!(back, Some(vec![1, 2]));
         let missing: Option<Vec<i32>> = lake.get_json(Layer::State, "extract/none.json").await.unwrap();
         assert_eq!(missing, None);
 
-        lake.put(Layer::Landing, "orders/a.parquet", Bytes::from_static(b"x")).await.unwrap();
-        lake.put(Layer::Landing, "orders/b.txt", Bytes::from_static(b"x")).await.unwrap();
+        lake.put(Layer::Landing, "orders/a.parquet", Bytes::from_static(b"x"))
+            .await
+            .unwrap();
+        lake.put(Layer::Landing, "orders/b.txt", Bytes::from_static(b"x"))
+            .await
+            .unwrap();
         let listed = lake.list(Layer::Landing, "orders", ".parquet").await.unwrap();
         assert_eq!(listed.len(), 1);
-        assert_eq!(lake.relative(Layer::Landing, &listed[0].location).as_deref(), Some("orders/a.parquet"));
-        assert!(lake.list(Layer::Landing, "customers", ".parquet").await.unwrap().is_empty());
+        assert_eq!(
+            lake.relative(Layer::Landing, &listed[0].location).as_deref(),
+            Some("orders/a.parquet")
+        );
+        assert!(
+            lake.list(Layer::Landing, "customers", ".parquet")
+                .await
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]
     fn an_unusable_location_is_named() {
         let err = Lake::open("ftp://example.com/lake").unwrap_err().to_string();
-        assert!(err.starts_with("lake ftp://example.com/lake: unsupported scheme"), "{err}");
+        assert!(
+            err.starts_with("lake ftp://example.com/lake: unsupported scheme"),
+            "{err}"
+        );
         let err = Lake::open("/proc/no-such-lake").unwrap_err().to_string();
         assert!(err.contains("/proc/no-such-lake"), "{err}");
     }

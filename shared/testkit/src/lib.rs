@@ -108,7 +108,13 @@ impl Harness {
 
     /// Rows of a reference view, every value as text.
     async fn view_rows(&self, view: &str, columns: &[&str]) -> Result<Vec<Vec<Option<String>>>> {
-        let cast = |as_text: &str| columns.iter().map(|c| format!("CAST({c} AS {as_text})")).collect::<Vec<_>>().join(", ");
+        let cast = |as_text: &str| {
+            columns
+                .iter()
+                .map(|c| format!("CAST({c} AS {as_text})"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         Ok(match &self.source {
             Source::MySql { pool, .. } => {
                 let sql = format!("SELECT {} FROM {view}", cast("CHAR"));
@@ -116,7 +122,11 @@ impl Harness {
                     .fetch_all(pool)
                     .await?
                     .iter()
-                    .map(|row| (0..columns.len()).map(|i| row.try_get::<Option<String>, _>(i)).collect())
+                    .map(|row| {
+                        (0..columns.len())
+                            .map(|i| row.try_get::<Option<String>, _>(i))
+                            .collect()
+                    })
                     .collect::<Result<_, _>>()?
             }
             Source::Sqlite { pool, .. } => {
@@ -125,7 +135,11 @@ impl Harness {
                     .fetch_all(pool)
                     .await?
                     .iter()
-                    .map(|row| (0..columns.len()).map(|i| row.try_get::<Option<String>, _>(i)).collect())
+                    .map(|row| {
+                        (0..columns.len())
+                            .map(|i| row.try_get::<Option<String>, _>(i))
+                            .collect()
+                    })
                     .collect::<Result<_, _>>()?
             }
         })
@@ -145,7 +159,10 @@ impl Harness {
             for name in self.lake.tables(layer).await? {
                 let table = lakehouse_io::delta::open_in(&self.lake, layer, &name).await?;
                 let version = table.version().unwrap_or_default();
-                counts.insert(format!("{layer}.{name}"), (version, lakehouse_io::delta::row_count(&table).await?));
+                counts.insert(
+                    format!("{layer}.{name}"),
+                    (version, lakehouse_io::delta::row_count(&table).await?),
+                );
             }
         }
         Ok(counts)
@@ -154,27 +171,77 @@ impl Harness {
 
 /// Each reference view, the lake table it defines, and the view's columns.
 pub const CONTRACT: [(&str, Layer, &str, &[&str]); 7] = [
-    ("ref_silver_customers", Layer::Silver, "customers", &["id", "email", "full_name", "country", "created_at", "updated_at"]),
-    ("ref_silver_products", Layer::Silver, "products", &["id", "sku", "name", "category", "unit_price", "created_at", "updated_at"]),
-    ("ref_silver_orders", Layer::Silver, "orders", &["id", "customer_id", "status", "ordered_at", "created_at", "updated_at"]),
+    (
+        "ref_silver_customers",
+        Layer::Silver,
+        "customers",
+        &["id", "email", "full_name", "country", "created_at", "updated_at"],
+    ),
+    (
+        "ref_silver_products",
+        Layer::Silver,
+        "products",
+        &[
+            "id",
+            "sku",
+            "name",
+            "category",
+            "unit_price",
+            "created_at",
+            "updated_at",
+        ],
+    ),
+    (
+        "ref_silver_orders",
+        Layer::Silver,
+        "orders",
+        &["id", "customer_id", "status", "ordered_at", "created_at", "updated_at"],
+    ),
     (
         "ref_silver_order_items",
         Layer::Silver,
         "order_items",
-        &["id", "order_id", "product_id", "quantity", "unit_price", "created_at", "updated_at"],
+        &[
+            "id",
+            "order_id",
+            "product_id",
+            "quantity",
+            "unit_price",
+            "created_at",
+            "updated_at",
+        ],
     ),
-    ("ref_gold_daily_sales", Layer::Gold, "daily_sales", &["order_date", "orders", "items", "revenue", "customers"]),
+    (
+        "ref_gold_daily_sales",
+        Layer::Gold,
+        "daily_sales",
+        &["order_date", "orders", "items", "revenue", "customers"],
+    ),
     (
         "ref_gold_customer_ltv",
         Layer::Gold,
         "customer_ltv",
-        &["customer_id", "country", "orders", "lifetime_value", "first_order_at", "last_order_at"],
+        &[
+            "customer_id",
+            "country",
+            "orders",
+            "lifetime_value",
+            "first_order_at",
+            "last_order_at",
+        ],
     ),
-    ("ref_gold_product_sales", Layer::Gold, "product_sales", &["product_id", "category", "units", "revenue", "orders"]),
+    (
+        "ref_gold_product_sales",
+        Layer::Gold,
+        "product_sales",
+        &["product_id", "category", "units", "revenue", "orders"],
+    ),
 ];
 
 fn has_sql(statement: &str) -> bool {
-    statement.lines().any(|l| !l.trim().is_empty() && !l.trim_start().starts_with("--"))
+    statement
+        .lines()
+        .any(|l| !l.trim().is_empty() && !l.trim_start().starts_with("--"))
 }
 
 /// Describes how two multisets of rows differ, or `None` if they are equal.
@@ -186,8 +253,16 @@ pub fn difference(expected: &[Vec<Option<String>>], actual: &[Vec<Option<String>
     for row in actual {
         *balance.entry(row).or_default() -= 1;
     }
-    let missing: Vec<_> = balance.iter().filter(|(_, n)| **n > 0).map(|(r, n)| format!("{r:?} x{n}")).collect();
-    let extra: Vec<_> = balance.iter().filter(|(_, n)| **n < 0).map(|(r, n)| format!("{r:?} x{}", -n)).collect();
+    let missing: Vec<_> = balance
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(r, n)| format!("{r:?} x{n}"))
+        .collect();
+    let extra: Vec<_> = balance
+        .iter()
+        .filter(|(_, n)| **n < 0)
+        .map(|(r, n)| format!("{r:?} x{}", -n))
+        .collect();
     if missing.is_empty() && extra.is_empty() {
         return None;
     }
@@ -241,7 +316,8 @@ fn cell_as_text(column: &dyn Array, row: usize) -> Result<Option<String>> {
         }
         DataType::Date32 => {
             let days = column.as_primitive::<Date32Type>().value(row);
-            let date = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).context("epoch")? + chrono::Duration::days(days.into());
+            let date =
+                chrono::NaiveDate::from_ymd_opt(1970, 1, 1).context("epoch")? + chrono::Duration::days(days.into());
             date.format("%Y-%m-%d").to_string()
         }
         other => bail!("no text form for {other}"),
@@ -255,7 +331,12 @@ fn decimal_text(value: i128, scale: i8) -> String {
     }
     let factor = 10_i128.pow(scale as u32);
     let sign = if value < 0 { "-" } else { "" };
-    format!("{sign}{}.{:0width$}", value.abs() / factor, value.abs() % factor, width = scale as usize)
+    format!(
+        "{sign}{}.{:0width$}",
+        value.abs() / factor,
+        value.abs() % factor,
+        width = scale as usize
+    )
 }
 
 #[cfg(test)]

@@ -5,9 +5,9 @@ use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Int32Type, Int64Type, SchemaRef, TimestampMicrosecondType};
 use chrono::{NaiveDate, NaiveDateTime};
 use futures::TryStreamExt;
+use lakehouse_core::TableSpec;
 use lakehouse_core::cursor::{Cursor, Window};
 use lakehouse_core::types::{BatchBuilder, Cell, format_timestamp_millis, timestamp_type};
-use lakehouse_core::TableSpec;
 use sqlx::mysql::{MySqlConnection, MySqlRow};
 use sqlx::sqlite::{SqliteConnection, SqliteRow};
 use sqlx::{AssertSqlSafe, Connection, Row};
@@ -139,7 +139,7 @@ impl Snapshot {
         match &mut self.connection {
             SnapshotConnection::MySql(connection) => {
                 let sql = select_sql(Dialect::MySql, spec, schema);
-                let (after, before) = bounds(window, |at| timestamp(at));
+                let (after, before) = bounds(window, timestamp);
                 drain!(
                     sqlx::query(AssertSqlSafe(sql))
                         .bind(after.0)
@@ -174,11 +174,17 @@ impl Snapshot {
     pub async fn finish(self) -> Result<()> {
         match self.connection {
             SnapshotConnection::MySql(mut c) => {
-                sqlx::query("COMMIT").execute(&mut c).await.map_err(Error::source("end the snapshot"))?;
+                sqlx::query("COMMIT")
+                    .execute(&mut c)
+                    .await
+                    .map_err(Error::source("end the snapshot"))?;
                 c.close().await.map_err(Error::source("close"))
             }
             SnapshotConnection::Sqlite(mut c) => {
-                sqlx::query("COMMIT").execute(&mut c).await.map_err(Error::source("end the snapshot"))?;
+                sqlx::query("COMMIT")
+                    .execute(&mut c)
+                    .await
+                    .map_err(Error::source("end the snapshot"))?;
                 c.close().await.map_err(Error::source("close"))
             }
         }
@@ -204,7 +210,11 @@ fn select_sql(dialect: Dialect, spec: &TableSpec, schema: &SchemaRef) -> String 
         .iter()
         .map(|f| select_expression(dialect, &dialect.quote(f.name()), f.data_type()))
         .collect();
-    let (cursor, key, table) = (dialect.quote(&spec.cursor), dialect.quote(&spec.key), dialect.quote(&spec.name));
+    let (cursor, key, table) = (
+        dialect.quote(&spec.cursor),
+        dialect.quote(&spec.key),
+        dialect.quote(&spec.name),
+    );
     format!(
         "SELECT {} FROM {table} WHERE ({cursor} > ? OR ({cursor} = ? AND {key} > ?)) AND {cursor} < ? \
          ORDER BY {cursor}, {key}",
@@ -300,7 +310,10 @@ impl CursorColumns {
             .index_of(&spec.key)
             .map_err(|_| problem(format!("has no key column {}", spec.key)))?;
         if schema.field(cursor).data_type() != &timestamp_type() {
-            return Err(problem(format!("cursor column {} is not a DATETIME/TIMESTAMP", spec.cursor)));
+            return Err(problem(format!(
+                "cursor column {} is not a DATETIME/TIMESTAMP",
+                spec.cursor
+            )));
         }
         if !matches!(schema.field(key).data_type(), DataType::Int32 | DataType::Int64) {
             return Err(problem(format!("key column {} is not an integer", spec.key)));
@@ -323,7 +336,10 @@ impl CursorColumns {
             });
         }
         Ok(ExtractedBatch {
-            last: Cursor { at: at.value(last), key },
+            last: Cursor {
+                at: at.value(last),
+                key,
+            },
             batch,
         })
     }
@@ -334,7 +350,9 @@ fn micros(t: NaiveDateTime) -> i64 {
 }
 
 fn timestamp(micros: i64) -> NaiveDateTime {
-    chrono::DateTime::from_timestamp_micros(micros).unwrap_or_default().naive_utc()
+    chrono::DateTime::from_timestamp_micros(micros)
+        .unwrap_or_default()
+        .naive_utc()
 }
 
 fn days(d: NaiveDate) -> i32 {

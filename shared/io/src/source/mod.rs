@@ -277,12 +277,11 @@ fn create_parent_folder(url: &SourceUrl) -> Result<()> {
     let path = url.expose().trim_start_matches("sqlite:").trim_start_matches("//");
     let path = path.split('?').next().unwrap_or("");
     match std::path::Path::new(path).parent() {
-        Some(parent) if !parent.as_os_str().is_empty() && path != ":memory:" => {
-            std::fs::create_dir_all(parent).map_err(|e| Error::Connect {
+        Some(parent) if !parent.as_os_str().is_empty() && path != ":memory:" => std::fs::create_dir_all(parent)
+            .map_err(|e| Error::Connect {
                 url: url.to_string(),
                 reason: format!("cannot create {}: {e}", parent.display()),
-            })
-        }
+            }),
         _ => Ok(()),
     }
 }
@@ -315,7 +314,10 @@ mod tests {
         assert_eq!(mask("mysql://shop@host/db"), "mysql://shop:***@host/db");
         assert_eq!(mask("sqlite://data/shop.db"), "sqlite://data/shop.db");
         let err = SourceUrl::parse("postgres://u:s3cret@h/db").unwrap_err().to_string();
-        assert!(err.contains("postgres://u:***@h/db") && !err.contains("s3cret"), "{err}");
+        assert!(
+            err.contains("postgres://u:***@h/db") && !err.contains("s3cret"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use fake::Fake;
-use fake::faker::company::en::{Buzzword, BsNoun};
+use fake::faker::company::en::{BsNoun, Buzzword};
 use fake::faker::name::en::{FirstName, LastName};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -60,8 +60,16 @@ enum Value {
 }
 
 const COUNTRIES: [&str; 12] = ["US", "GB", "DE", "FR", "NL", "ES", "IT", "SE", "PL", "CA", "BR", "JP"];
-const CATEGORIES: [&str; 8] = ["kitchen", "garden", "office", "toys", "books", "audio", "outdoor", "bath"];
-const STATUSES: [(&str, u32); 5] = [("placed", 20), ("paid", 25), ("shipped", 25), ("delivered", 25), ("cancelled", 5)];
+const CATEGORIES: [&str; 8] = [
+    "kitchen", "garden", "office", "toys", "books", "audio", "outdoor", "bath",
+];
+const STATUSES: [(&str, u32); 5] = [
+    ("placed", 20),
+    ("paid", 25),
+    ("shipped", 25),
+    ("delivered", 25),
+    ("cancelled", 5),
+];
 const BAD_STATUSES: [&str; 3] = ["PAID", "refunded", "Shipped"];
 
 /// 2026-01-01T00:00:00Z: first seeds spread `ordered_at` over the following 330 days, so the
@@ -131,7 +139,8 @@ impl Seeder<'_> {
         self.add_products((sizes.products / 50).max(1), 0.01).await?;
         let prices = self.product_prices().await?;
         let now = self.source.dialect().now();
-        self.add_orders(twentieth(sizes.orders), &prices, 0.01, Some(now)).await?;
+        self.add_orders(twentieth(sizes.orders), &prices, 0.01, Some(now))
+            .await?;
 
         let orders = self.max_id("orders").await?;
         let ids = self.pick(orders, tenth(sizes.orders) as i64);
@@ -144,7 +153,8 @@ impl Seeder<'_> {
         .await?;
         let products = self.max_id("products").await?;
         let ids = self.pick(products, twentieth(sizes.products) as i64);
-        self.update("products", "unit_price = ROUND(unit_price * 1.05, 2)", &ids).await?;
+        self.update("products", "unit_price = ROUND(unit_price * 1.05, 2)", &ids)
+            .await?;
 
         for table in ["customers", "orders", "order_items"] {
             let max_id = self.max_id(table).await?;
@@ -160,7 +170,8 @@ impl Seeder<'_> {
         let rows = (0..count as i64)
             .map(|n| {
                 let id = first_id + n;
-                let (first, last): (String, String) = (FirstName().fake_with_rng(self.rng), LastName().fake_with_rng(self.rng));
+                let (first, last): (String, String) =
+                    (FirstName().fake_with_rng(self.rng), LastName().fake_with_rng(self.rng));
                 let handle: String = format!("{first}.{last}.{id}").to_lowercase().replace([' ', '\''], "");
                 let mut email = format!("{handle}@example.com");
                 let mut country = COUNTRIES[self.rng.random_range(0..COUNTRIES.len())].to_owned();
@@ -171,10 +182,16 @@ impl Seeder<'_> {
                         country = country.to_lowercase();
                     }
                 }
-                vec![Value::Int(id), Value::Text(email), Value::Text(format!("{first} {last}")), Value::Text(country)]
+                vec![
+                    Value::Int(id),
+                    Value::Text(email),
+                    Value::Text(format!("{first} {last}")),
+                    Value::Text(country),
+                ]
             })
             .collect();
-        self.insert("customers", &["id", "email", "full_name", "country"], rows).await
+        self.insert("customers", &["id", "email", "full_name", "country"], rows)
+            .await
     }
 
     /// Inserts products and returns every product's price in cents, indexed by id.
@@ -183,7 +200,11 @@ impl Seeder<'_> {
         let mut rows = Vec::new();
         for n in 0..count as i64 {
             let id = first_id + n;
-            let name = format!("{} {}", Buzzword().fake_with_rng::<String, _>(self.rng), BsNoun().fake_with_rng::<String, _>(self.rng));
+            let name = format!(
+                "{} {}",
+                Buzzword().fake_with_rng::<String, _>(self.rng),
+                BsNoun().fake_with_rng::<String, _>(self.rng)
+            );
             let mut category = CATEGORIES[self.rng.random_range(0..CATEGORIES.len())].to_owned();
             let mut cents: i64 = self.rng.random_range(100..50_000);
             if self.rng.random_bool(bad_share) {
@@ -201,7 +222,8 @@ impl Seeder<'_> {
                 Value::Text(money(cents)),
             ]);
         }
-        self.insert("products", &["id", "sku", "name", "category", "unit_price"], rows).await?;
+        self.insert("products", &["id", "sku", "name", "category", "unit_price"], rows)
+            .await?;
         self.product_prices().await
     }
 
@@ -225,7 +247,13 @@ impl Seeder<'_> {
 
     /// Inserts orders with one to five items each. `ordered_now` stamps them with the database
     /// clock (activity); otherwise they spread deterministically over the order epoch.
-    async fn add_orders(&mut self, count: u64, prices: &[i64], bad_share: f64, ordered_now: Option<&str>) -> Result<()> {
+    async fn add_orders(
+        &mut self,
+        count: u64,
+        prices: &[i64],
+        bad_share: f64,
+        ordered_now: Option<&str>,
+    ) -> Result<()> {
         let customers = self.max_id("customers").await?;
         let products = (prices.len() as i64 - 1).max(1);
         let first_order = self.max_id("orders").await? + 1;
@@ -244,7 +272,12 @@ impl Seeder<'_> {
                     Value::Text(lakehouse_core::types::format_timestamp_millis(millis * 1000))
                 }
             };
-            orders.push(vec![Value::Int(id), Value::Int(self.rng.random_range(1..=customers.max(1))), Value::Text(status.into()), ordered_at]);
+            orders.push(vec![
+                Value::Int(id),
+                Value::Int(self.rng.random_range(1..=customers.max(1))),
+                Value::Text(status.into()),
+                ordered_at,
+            ]);
             for _ in 0..self.rng.random_range(1..=5) {
                 let product = self.rng.random_range(1..=products);
                 let mut quantity = self.rng.random_range(1..=4_i64);
@@ -252,12 +285,24 @@ impl Seeder<'_> {
                     quantity = 0;
                 }
                 let cents = prices.get(product as usize).copied().unwrap_or(100);
-                items.push(vec![Value::Int(next_item), Value::Int(id), Value::Int(product), Value::Int(quantity), Value::Text(money(cents))]);
+                items.push(vec![
+                    Value::Int(next_item),
+                    Value::Int(id),
+                    Value::Int(product),
+                    Value::Int(quantity),
+                    Value::Text(money(cents)),
+                ]);
                 next_item += 1;
             }
         }
-        self.insert("orders", &["id", "customer_id", "status", "ordered_at"], orders).await?;
-        self.insert("order_items", &["id", "order_id", "product_id", "quantity", "unit_price"], items).await
+        self.insert("orders", &["id", "customer_id", "status", "ordered_at"], orders)
+            .await?;
+        self.insert(
+            "order_items",
+            &["id", "order_id", "product_id", "quantity", "unit_price"],
+            items,
+        )
+        .await
     }
 
     /// Breaks a quality rule on a few rows of each table, as a buggy client would.
@@ -281,12 +326,27 @@ impl Seeder<'_> {
     async fn fix_broken(&mut self) -> Result<()> {
         let d = self.source.dialect();
         let plan: [(&'static str, String, &str); 6] = [
-            ("customers", "email NOT LIKE '%_@_%'".into(), "email = REPLACE(email, '.example.com', '@example.com')"),
-            ("customers", format!("{} <> {}", d.binary("country"), d.binary("UPPER(country)")), "country = UPPER(country)"),
-            ("products", "TRIM(category) = '' OR unit_price < 0".into(), "category = 'misc', unit_price = ABS(unit_price)"),
+            (
+                "customers",
+                "email NOT LIKE '%_@_%'".into(),
+                "email = REPLACE(email, '.example.com', '@example.com')",
+            ),
+            (
+                "customers",
+                format!("{} <> {}", d.binary("country"), d.binary("UPPER(country)")),
+                "country = UPPER(country)",
+            ),
+            (
+                "products",
+                "TRIM(category) = '' OR unit_price < 0".into(),
+                "category = 'misc', unit_price = ABS(unit_price)",
+            ),
             (
                 "orders",
-                format!("{} NOT IN ('placed', 'paid', 'shipped', 'delivered', 'cancelled')", d.binary("status")),
+                format!(
+                    "{} NOT IN ('placed', 'paid', 'shipped', 'delivered', 'cancelled')",
+                    d.binary("status")
+                ),
                 "status = 'placed'",
             ),
             ("order_items", "quantity <= 0".into(), "quantity = 1"),
@@ -320,7 +380,10 @@ impl Seeder<'_> {
             .chunks(INSERT_CHUNK)
             .map(|chunk| {
                 let list: Vec<String> = chunk.iter().map(i64::to_string).collect();
-                format!("UPDATE {table} SET {set}, updated_at = {now} WHERE id IN ({})", list.join(","))
+                format!(
+                    "UPDATE {table} SET {set}, updated_at = {now} WHERE id IN ({})",
+                    list.join(",")
+                )
             })
             .collect();
         self.source.execute_all(&statements).await?;

@@ -7,8 +7,8 @@ use chrono::DateTime;
 use lakehouse_core::cursor::{self, Cursor, Window};
 use lakehouse_core::types::{arrow_schema, format_timestamp_millis};
 use lakehouse_core::{Pipeline, TableSpec};
-use parquet::arrow::AsyncArrowWriter;
 use object_store::buffered::BufWriter;
+use parquet::arrow::AsyncArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
@@ -93,7 +93,12 @@ pub async fn load_cursor(lake: &Lake, table: &str) -> Result<Option<CursorState>
 }
 
 /// Extracts every table of `pipeline` from one consistent snapshot of `source`.
-pub async fn extract(source: &Source, lake: &Lake, pipeline: &Pipeline, options: ExtractOptions) -> Result<ExtractReport> {
+pub async fn extract(
+    source: &Source,
+    lake: &Lake,
+    pipeline: &Pipeline,
+    options: ExtractOptions,
+) -> Result<ExtractReport> {
     // Read the schemas first: a missing table fails the pass before anything is written.
     let mut schemas = Vec::new();
     for spec in &pipeline.tables {
@@ -234,5 +239,9 @@ impl LandingFiles<'_> {
 fn run_id(db_now: i64) -> String {
     let time = DateTime::from_timestamp_micros(db_now).unwrap_or_default();
     let suffix = uuid::Uuid::new_v4().simple().to_string();
-    format!("{}-{}", time.format("%Y%m%dT%H%M%S%.3fZ").to_string().replace('.', ""), &suffix[..8])
+    format!(
+        "{}-{}",
+        time.format("%Y%m%dT%H%M%S%.3fZ").to_string().replace('.', ""),
+        &suffix[..8]
+    )
 }

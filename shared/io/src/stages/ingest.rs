@@ -139,9 +139,9 @@ async fn ingest_once(lake: &Lake, table: &str, bronze: DeltaTable, files: &[Land
     let batch_id = uuid::Uuid::now_v7().to_string();
     let mut accepted = Vec::new();
     for file in pending {
-        let checked = read_footer(lake, file)
-            .await
-            .and_then(|(file_schema, extracted_at)| Ok((bronze_schema(&file_schema, schema.as_deref())?, extracted_at)));
+        let checked = read_footer(lake, file).await.and_then(|(file_schema, extracted_at)| {
+            Ok((bronze_schema(&file_schema, schema.as_deref())?, extracted_at))
+        });
         match checked {
             Ok((merged, extracted_at)) => {
                 schema = Some(merged);
@@ -157,7 +157,9 @@ async fn ingest_once(lake: &Lake, table: &str, bronze: DeltaTable, files: &[Land
             }
             Err(reason) => {
                 quarantine_file(lake, Layer::Landing, &file.relative, table, &reason.to_string()).await?;
-                report.files_quarantined.push((file.relative.clone(), reason.to_string()));
+                report
+                    .files_quarantined
+                    .push((file.relative.clone(), reason.to_string()));
             }
         }
     }
@@ -254,11 +256,13 @@ async fn open_conformed(
     meta: FileMeta,
     schema: SchemaRef,
     rows: Arc<AtomicU64>,
-) -> datafusion::error::Result<impl futures::Stream<Item = datafusion::error::Result<arrow::record_batch::RecordBatch>>> {
+) -> datafusion::error::Result<impl futures::Stream<Item = datafusion::error::Result<arrow::record_batch::RecordBatch>>>
+{
     let reader = ObjectReader::new(store, object);
     let stream = ParquetRecordBatchStreamBuilder::new(reader).await?.build()?;
     Ok(stream.map(move |batch| {
-        let conformed = conform(&batch?, &schema, &meta).map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))?;
+        let conformed =
+            conform(&batch?, &schema, &meta).map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))?;
         rows.fetch_add(conformed.num_rows() as u64, Ordering::Relaxed);
         Ok(conformed)
     }))

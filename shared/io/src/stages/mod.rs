@@ -28,7 +28,12 @@ pub struct PassReport {
 }
 
 /// One pass: extract, ingest, refine, gold.
-pub async fn run_pass(source: &Source, lake: &Lake, pipeline: &Pipeline, options: ExtractOptions) -> Result<PassReport> {
+pub async fn run_pass(
+    source: &Source,
+    lake: &Lake,
+    pipeline: &Pipeline,
+    options: ExtractOptions,
+) -> Result<PassReport> {
     let extract = extract(source, lake, pipeline, options).await?;
     let ingest = ingest_pending(lake, pipeline).await?;
     let refine = refine(lake, pipeline).await?;

@@ -33,17 +33,19 @@ pub async fn quarantine_file(lake: &Lake, layer: Layer, relative: &str, table: &
         reason: reason.to_owned(),
         quarantined_at: chrono::Utc::now().to_rfc3339(),
     };
-    lake.put_json(Layer::Quarantine, &format!("{target}.reason.json"), &record).await
+    lake.put_json(Layer::Quarantine, &format!("{target}.reason.json"), &record)
+        .await
 }
 
 /// Every quarantined file with its reason.
 pub async fn quarantined_files(lake: &Lake) -> Result<Vec<FileQuarantine>> {
     let mut found = Vec::new();
     for meta in lake.list(Layer::Quarantine, FILES, ".reason.json").await? {
-        if let Some(relative) = lake.relative(Layer::Quarantine, &meta.location) {
-            if let Some(record) = lake.get_json(Layer::Quarantine, &relative).await? {
-                found.push(record);
-            }
+        let Some(relative) = lake.relative(Layer::Quarantine, &meta.location) else {
+            continue;
+        };
+        if let Some(record) = lake.get_json(Layer::Quarantine, &relative).await? {
+            found.push(record);
         }
     }
     Ok(found)

@@ -121,7 +121,12 @@ async fn refine_once(lake: &Lake, spec: &TableSpec) -> Result<TableRefine> {
 
 /// Registers the Bronze rows after version `consumed` as `bronze_changes` (all of Bronze when
 /// nothing was consumed yet or the log no longer reaches back) and returns the data columns.
-async fn register_changes(ctx: &SessionContext, bronze: &DeltaTable, consumed: Option<i64>, upto: u64) -> Result<Vec<String>> {
+async fn register_changes(
+    ctx: &SessionContext,
+    bronze: &DeltaTable,
+    consumed: Option<i64>,
+    upto: u64,
+) -> Result<Vec<String>> {
     let files = match consumed {
         Some(after) => delta::added_files(bronze, u64::try_from(after).unwrap_or(0), upto).await?,
         None => None,
@@ -164,7 +169,10 @@ async fn merge_silver(
     let keep = silver_columns(spec, columns);
     let silver = ensure_columns(silver, &changes, &keep).await?;
     let (url, before) = (silver.table_url().clone(), silver.version());
-    let removed = format!("(source.{DELETED} OR source.{FAILED_RULE} IS NOT NULL) AND {}", not_older(spec));
+    let removed = format!(
+        "(source.{DELETED} OR source.{FAILED_RULE} IS NOT NULL) AND {}",
+        not_older(spec)
+    );
     let valid = format!("NOT source.{DELETED} AND source.{FAILED_RULE} IS NULL");
     let (merged, _) = silver
         .merge(changes, match_on_key(spec))
@@ -172,7 +180,9 @@ async fn merge_silver(
         .with_target_alias("target")
         .with_commit_properties(delta::with_markers([marker.clone()]))
         .when_matched_delete(|delete| delete.predicate(removed))
-        .and_then(|m| m.when_matched_update(|update| assign(update.predicate(not_older(spec)), &keep, |u, c, v| u.update(c, v))))
+        .and_then(|m| {
+            m.when_matched_update(|update| assign(update.predicate(not_older(spec)), &keep, |u, c, v| u.update(c, v)))
+        })
         .and_then(|m| m.when_not_matched_insert(|insert| assign(insert.predicate(valid), &keep, |i, c, v| i.set(c, v))))
         .map_err(Error::delta(&url))?
         .await
@@ -194,7 +204,10 @@ async fn merge_quarantine(
     keep.push(QUARANTINED_AT.to_owned());
     let quarantine = ensure_columns(quarantine, &changes, &keep).await?;
     let (url, before) = (quarantine.table_url().clone(), quarantine.version());
-    let resolved = format!("(source.{DELETED} OR source.{FAILED_RULE} IS NULL) AND {}", not_older(spec));
+    let resolved = format!(
+        "(source.{DELETED} OR source.{FAILED_RULE} IS NULL) AND {}",
+        not_older(spec)
+    );
     let failing = format!("NOT source.{DELETED} AND source.{FAILED_RULE} IS NOT NULL");
     let (merged, _) = quarantine
         .merge(changes, match_on_key(spec))
@@ -202,8 +215,12 @@ async fn merge_quarantine(
         .with_target_alias("target")
         .with_commit_properties(delta::with_markers([marker.clone()]))
         .when_matched_delete(|delete| delete.predicate(resolved))
-        .and_then(|m| m.when_matched_update(|update| assign(update.predicate(not_older(spec)), &keep, |u, c, v| u.update(c, v))))
-        .and_then(|m| m.when_not_matched_insert(|insert| assign(insert.predicate(failing), &keep, |i, c, v| i.set(c, v))))
+        .and_then(|m| {
+            m.when_matched_update(|update| assign(update.predicate(not_older(spec)), &keep, |u, c, v| u.update(c, v)))
+        })
+        .and_then(|m| {
+            m.when_not_matched_insert(|insert| assign(insert.predicate(failing), &keep, |i, c, v| i.set(c, v)))
+        })
         .map_err(Error::delta(&url))?
         .await
         .map_err(Error::delta(&url))?;
@@ -220,9 +237,9 @@ async fn record_if_unchanged(merged: DeltaTable, before: Option<u64>, marker: (S
 
 /// Sets every kept column from the source: `target.c = source.c`.
 fn assign<B>(builder: B, columns: &[String], set: impl Fn(B, String, String) -> B) -> B {
-    columns
-        .iter()
-        .fold(builder, |b, c| set(b, c.clone(), format!("source.{}", silver::quote(c))))
+    columns.iter().fold(builder, |b, c| {
+        set(b, c.clone(), format!("source.{}", silver::quote(c)))
+    })
 }
 
 /// Creates the table, or adds the columns it lacks, so that `keep` (taken from `changes`) fits.
@@ -237,7 +254,13 @@ async fn ensure_columns(table: DeltaTable, changes: &DataFrame, keep: &[String])
     let present: Vec<String> = match table.version() {
         Some(_) => {
             let state = table.snapshot().map_err(Error::delta(table.table_url()))?;
-            state.snapshot().arrow_schema().fields().iter().map(|f| f.name().clone()).collect()
+            state
+                .snapshot()
+                .arrow_schema()
+                .fields()
+                .iter()
+                .map(|f| f.name().clone())
+                .collect()
         }
         None => Vec::new(),
     };
