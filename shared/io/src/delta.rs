@@ -9,7 +9,8 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 use deltalake::kernel::Transaction;
 use deltalake::kernel::transaction::{CommitBuilder, CommitProperties, TransactionError};
 use deltalake::protocol::{DeltaOperation, SaveMode};
-use deltalake::{DeltaTable, DeltaTableError};
+use deltalake::{DeltaTable, DeltaTableBuilder, DeltaTableError, Path};
+use futures::TryStreamExt;
 use url::Url;
 
 use crate::error::{Error, Result};
@@ -19,8 +20,22 @@ use crate::lake::{Lake, Layer};
 pub const MAX_CONFLICT_RETRIES: usize = 8;
 
 /// Opens the table at `url`; a location without a table yet opens as an empty, unversioned table.
+/// (Asking delta-rs to load a location without a log would work too, but logs an error.)
 pub async fn open(url: &Url) -> Result<DeltaTable> {
-    DeltaTable::try_from_url(url.clone()).await.map_err(Error::delta(url))
+    let mut table = DeltaTableBuilder::from_url(url.clone())
+        .and_then(|b| b.build())
+        .map_err(Error::delta(url))?;
+    let log = table.log_store().object_store(None);
+    let has_commits = log
+        .list(Some(&Path::from("_delta_log")))
+        .try_next()
+        .await
+        .map_err(Error::object(format!("{url}_delta_log")))?
+        .is_some();
+    if has_commits {
+        table.load().await.map_err(Error::delta(url))?;
+    }
+    Ok(table)
 }
 
 /// Opens `name` in `layer` of the lake.
@@ -112,9 +127,7 @@ pub async fn added_files(table: &DeltaTable, after: u64, upto: u64) -> Result<Op
 
 /// A DataFusion session for the lakehouse's SQL: the layers as schemas (`silver.orders`).
 pub fn session() -> SessionContext {
-    let config = SessionConfig::new()
-        .with_information_schema(true)
-        .set_str("datafusion.sql_parser.enable_ident_normalization", "true");
+    let config = SessionConfig::new().with_information_schema(true);
     let ctx = SessionContext::new_with_config(config);
     if let Some(catalog) = ctx.catalog("datafusion") {
         for layer in Layer::TABLES {

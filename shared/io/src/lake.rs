@@ -41,6 +41,10 @@ impl Layer {
     pub const TABLES: [Layer; 4] = [Layer::Bronze, Layer::Silver, Layer::Gold, Layer::Quarantine];
 
     /// The layer's folder name under the lake root, and its schema name in queries.
+    fn index(self) -> usize {
+        self as usize
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Layer::Landing => "landing",
@@ -63,7 +67,8 @@ impl fmt::Display for Layer {
 #[derive(Clone)]
 pub struct Lake {
     location: String,
-    roots: Vec<(Layer, LayerRoot)>,
+    /// Indexed by [`Layer::index`], in the order of [`Layer::ALL`].
+    roots: Vec<LayerRoot>,
 }
 
 /// One layer's root: its URL, and the object store and path prefix that reach it.
@@ -98,7 +103,7 @@ impl Lake {
                     location: location.to_owned(),
                     reason: e.to_string(),
                 })?;
-                Ok((layer, LayerRoot::new(location, url)?))
+                LayerRoot::new(location, url)
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Self {
@@ -108,8 +113,7 @@ impl Lake {
     }
 
     fn root(&self, layer: Layer) -> &LayerRoot {
-        // Every layer is present: `open` builds all of them.
-        &self.roots.iter().find(|(l, _)| *l == layer).unwrap_or(&self.roots[0]).1
+        &self.roots[layer.index()]
     }
 
     /// The URL of the Delta table `name` in `layer`.

@@ -293,6 +293,7 @@ fn push_sqlite_row(row: &SqliteRow, schema: &SchemaRef, builder: &mut BatchBuild
 
 /// Where the cursor and key sit in a table's schema, to read the last row's cursor off a batch.
 struct CursorColumns {
+    table: String,
     cursor: usize,
     key: usize,
 }
@@ -318,7 +319,11 @@ impl CursorColumns {
         if !matches!(schema.field(key).data_type(), DataType::Int32 | DataType::Int64) {
             return Err(problem(format!("key column {} is not an integer", spec.key)));
         }
-        Ok(Self { cursor, key })
+        Ok(Self {
+            table: spec.name.clone(),
+            cursor,
+            key,
+        })
     }
 
     fn batch(&self, batch: RecordBatch) -> Result<ExtractedBatch> {
@@ -331,7 +336,7 @@ impl CursorColumns {
         };
         if at.is_null(last) {
             return Err(Error::SourceTable {
-                table: String::new(),
+                table: self.table.clone(),
                 reason: "a row has no cursor value".into(),
             });
         }

@@ -10,9 +10,10 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use lakehouse_core::types::SourceColumn;
+use log::LevelFilter;
 use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
-use sqlx::{AssertSqlSafe, Row};
+use sqlx::{AssertSqlSafe, ConnectOptions, Row};
 
 pub use extract::{ExtractedBatch, Snapshot};
 pub use seed::{SeedReport, SeedSizes};
@@ -141,7 +142,9 @@ impl Source {
                     .map_err(|e| Error::SourceUrl {
                         url: url.to_string(),
                         reason: describe_connect_error(&e),
-                    })?;
+                    })?
+                    // Extraction streams whole tables on purpose: not a slow statement to warn of.
+                    .log_slow_statements(LevelFilter::Off, Duration::ZERO);
                 let pool = MySqlPoolOptions::new()
                     .max_connections(4)
                     .acquire_timeout(CONNECT_TIMEOUT)
@@ -157,6 +160,7 @@ impl Source {
                         url: url.to_string(),
                         reason: describe_connect_error(&e),
                     })?
+                    .log_slow_statements(LevelFilter::Off, Duration::ZERO)
                     .create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal)
                     .busy_timeout(Duration::from_secs(10));

@@ -20,6 +20,8 @@ const SQLITE_SCHEMA: &str = include_str!("schema/sqlite.sql");
 
 /// Rows per multi-row INSERT: well under both databases' limits on bound parameters.
 const INSERT_CHUNK: usize = 2_000;
+/// Orders generated and inserted at a time (with about three times as many items).
+const ORDER_CHUNK: u64 = 20_000;
 
 /// How much a first seed writes; activity rounds are scaled from the same numbers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,7 +125,7 @@ impl Seeder<'_> {
     async fn initial(&mut self, sizes: SeedSizes) -> Result<()> {
         self.add_customers(sizes.customers, 0.02).await?;
         let prices = self.add_products(sizes.products, 0.01).await?;
-        self.add_orders(sizes.orders, &prices, 0.01, None).await?;
+        self.add_orders(sizes.orders, &prices, 0.01, false).await?;
         for table in ["customers", "orders", "order_items"] {
             let max_id = self.max_id(table).await?;
             let ids = self.pick(max_id, (max_id / 100).max(1));
@@ -138,9 +140,7 @@ impl Seeder<'_> {
         self.add_customers(twentieth(sizes.customers), 0.02).await?;
         self.add_products((sizes.products / 50).max(1), 0.01).await?;
         let prices = self.product_prices().await?;
-        let now = self.source.dialect().now();
-        self.add_orders(twentieth(sizes.orders), &prices, 0.01, Some(now))
-            .await?;
+        self.add_orders(twentieth(sizes.orders), &prices, 0.01, true).await?;
 
         let orders = self.max_id("orders").await?;
         let ids = self.pick(orders, tenth(sizes.orders) as i64);
@@ -245,64 +245,72 @@ impl Seeder<'_> {
         Ok(prices)
     }
 
-    /// Inserts orders with one to five items each. `ordered_now` stamps them with the database
-    /// clock (activity); otherwise they spread deterministically over the order epoch.
-    async fn add_orders(
-        &mut self,
-        count: u64,
-        prices: &[i64],
-        bad_share: f64,
-        ordered_now: Option<&str>,
-    ) -> Result<()> {
-        let customers = self.max_id("customers").await?;
+    /// Inserts orders with one to five items each, a chunk at a time so that memory stays flat
+    /// however many are asked for. `now` stamps them with the database clock (activity);
+    /// otherwise they spread deterministically over the order epoch.
+    async fn add_orders(&mut self, count: u64, prices: &[i64], bad_share: f64, now: bool) -> Result<()> {
+        let customers = self.max_id("customers").await?.max(1);
         let products = (prices.len() as i64 - 1).max(1);
-        let first_order = self.max_id("orders").await? + 1;
+        let mut next_order = self.max_id("orders").await? + 1;
         let mut next_item = self.max_id("order_items").await? + 1;
-        let (mut orders, mut items) = (Vec::new(), Vec::new());
-        for n in 0..count as i64 {
-            let id = first_order + n;
-            let mut status = self.status();
-            if self.rng.random_bool(bad_share) {
-                status = BAD_STATUSES[self.rng.random_range(0..BAD_STATUSES.len())];
-            }
-            let ordered_at = match ordered_now {
-                Some(_) => Value::Now,
-                None => {
-                    let millis = ORDER_EPOCH_MILLIS + self.rng.random_range(0..330 * 86_400_000_i64);
-                    Value::Text(lakehouse_core::types::format_timestamp_millis(millis * 1000))
+        let mut remaining = count;
+        while remaining > 0 {
+            let chunk = remaining.min(ORDER_CHUNK);
+            remaining -= chunk;
+            let (mut orders, mut items) = (Vec::new(), Vec::new());
+            for _ in 0..chunk {
+                orders.push(self.order(next_order, customers, bad_share, now));
+                for _ in 0..self.rng.random_range(1..=5) {
+                    items.push(self.item(next_item, next_order, products, prices, bad_share));
+                    next_item += 1;
                 }
-            };
-            orders.push(vec![
-                Value::Int(id),
-                Value::Int(self.rng.random_range(1..=customers.max(1))),
-                Value::Text(status.into()),
-                ordered_at,
-            ]);
-            for _ in 0..self.rng.random_range(1..=5) {
-                let product = self.rng.random_range(1..=products);
-                let mut quantity = self.rng.random_range(1..=4_i64);
-                if self.rng.random_bool(bad_share) {
-                    quantity = 0;
-                }
-                let cents = prices.get(product as usize).copied().unwrap_or(100);
-                items.push(vec![
-                    Value::Int(next_item),
-                    Value::Int(id),
-                    Value::Int(product),
-                    Value::Int(quantity),
-                    Value::Text(money(cents)),
-                ]);
-                next_item += 1;
+                next_order += 1;
             }
-        }
-        self.insert("orders", &["id", "customer_id", "status", "ordered_at"], orders)
+            self.insert("orders", &["id", "customer_id", "status", "ordered_at"], orders)
+                .await?;
+            self.insert(
+                "order_items",
+                &["id", "order_id", "product_id", "quantity", "unit_price"],
+                items,
+            )
             .await?;
-        self.insert(
-            "order_items",
-            &["id", "order_id", "product_id", "quantity", "unit_price"],
-            items,
-        )
-        .await
+        }
+        Ok(())
+    }
+
+    fn order(&mut self, id: i64, customers: i64, bad_share: f64, now: bool) -> Vec<Value> {
+        let mut status = self.status();
+        if self.rng.random_bool(bad_share) {
+            status = BAD_STATUSES[self.rng.random_range(0..BAD_STATUSES.len())];
+        }
+        let ordered_at = if now {
+            Value::Now
+        } else {
+            let millis = ORDER_EPOCH_MILLIS + self.rng.random_range(0..330 * 86_400_000_i64);
+            Value::Text(lakehouse_core::types::format_timestamp_millis(millis * 1000))
+        };
+        vec![
+            Value::Int(id),
+            Value::Int(self.rng.random_range(1..=customers)),
+            Value::Text(status.into()),
+            ordered_at,
+        ]
+    }
+
+    fn item(&mut self, id: i64, order: i64, products: i64, prices: &[i64], bad_share: f64) -> Vec<Value> {
+        let product = self.rng.random_range(1..=products);
+        let mut quantity = self.rng.random_range(1..=4_i64);
+        if self.rng.random_bool(bad_share) {
+            quantity = 0;
+        }
+        let cents = prices.get(product as usize).copied().unwrap_or(100);
+        vec![
+            Value::Int(id),
+            Value::Int(order),
+            Value::Int(product),
+            Value::Int(quantity),
+            Value::Text(money(cents)),
+        ]
     }
 
     /// Breaks a quality rule on a few rows of each table, as a buggy client would.

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use arrow::datatypes::{Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
-use datafusion::prelude::{DataFrame, SessionContext, col};
+use datafusion::prelude::{DataFrame, SessionContext, cast, col};
 use deltalake::DeltaTable;
 use deltalake::operations::write::SchemaMode;
 use deltalake::protocol::SaveMode;
@@ -19,6 +19,7 @@ use lakehouse_core::silver::{
     self, DELETED, FAILED_RULE, QUARANTINED_AT, changes_sql, match_on_key, not_older, quarantine_columns,
     silver_columns,
 };
+use lakehouse_core::types::timestamp_type;
 use lakehouse_core::{Pipeline, TableSpec};
 
 use crate::delta;
@@ -199,7 +200,8 @@ async fn merge_quarantine(
     changes: DataFrame,
     marker: (String, i64),
 ) -> Result<()> {
-    let changes = changes.with_column(QUARANTINED_AT, datafusion::functions::datetime::expr_fn::now())?;
+    let now = datafusion::functions::datetime::expr_fn::now();
+    let changes = changes.with_column(QUARANTINED_AT, cast(now, timestamp_type()))?;
     let mut keep = quarantine_columns(columns);
     keep.push(QUARANTINED_AT.to_owned());
     let quarantine = ensure_columns(quarantine, &changes, &keep).await?;
