@@ -3,4 +3,5 @@
 
 mod contract;
 mod idempotence;
+mod independent_reader;
 mod scenarios;
