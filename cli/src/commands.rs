@@ -126,7 +126,7 @@ async fn connect(places: &Places) -> Result<Source> {
 }
 
 fn open_lake(places: &Places) -> Result<Lake> {
-    Ok(Lake::open(&places.lake)?)
+    Ok(Lake::from_env(&places.lake)?)
 }
 
 /// The pipeline folder given, else `./pipelines/shop` when present, else the built-in one.

@@ -2,6 +2,7 @@
 //! stage exactly-once, reading what a table gained between two versions, and registering
 //! tables with a DataFusion session.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use datafusion::catalog::MemorySchemaProvider;
@@ -21,9 +22,9 @@ pub const MAX_CONFLICT_RETRIES: usize = 8;
 
 /// Opens the table at `url`; a location without a table yet opens as an empty, unversioned table.
 /// (Asking delta-rs to load a location without a log would work too, but logs an error.)
-pub async fn open(url: &Url) -> Result<DeltaTable> {
+pub async fn open(url: &Url, storage_options: HashMap<String, String>) -> Result<DeltaTable> {
     let mut table = DeltaTableBuilder::from_url(url.clone())
-        .and_then(|b| b.build())
+        .and_then(|b| b.with_storage_options(storage_options).build())
         .map_err(Error::delta(url))?;
     let log = table.log_store().object_store(None);
     let has_commits = log
@@ -40,7 +41,7 @@ pub async fn open(url: &Url) -> Result<DeltaTable> {
 
 /// Opens `name` in `layer` of the lake.
 pub async fn open_in(lake: &Lake, layer: Layer, name: &str) -> Result<DeltaTable> {
-    open(&lake.table_url(layer, name)?).await
+    open(&lake.table_url(layer, name)?, lake.storage_options()).await
 }
 
 /// A table version as a marker value (markers are signed in the Delta protocol).

@@ -2,11 +2,13 @@
 //! pipeline's own state), each a folder or an object-store prefix, reached through object_store
 //! so that a local folder and S3 share every code path.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use futures::TryStreamExt;
+use object_store::aws::AmazonS3Builder;
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use serde::Serialize;
@@ -92,8 +94,10 @@ impl fmt::Display for Lake {
 }
 
 impl Lake {
-    /// A lake at `location`: a local folder (created if missing) or a `file://` URL, with every
-    /// layer in a folder of the same name beneath it.
+    /// A lake at `location`: a local folder (created if missing), a `file://` URL or an
+    /// `s3://bucket/prefix` URL, with every layer in a folder of the same name beneath it.
+    /// S3 is reached with the usual AWS environment (`AWS_REGION`, credentials, and
+    /// `AWS_ENDPOINT_URL` for an S3-compatible endpoint).
     pub fn open(location: &str) -> Result<Self> {
         let root = root_url(location)?;
         let roots = Layer::ALL
@@ -110,6 +114,38 @@ impl Lake {
             location: location.to_owned(),
             roots,
         })
+    }
+
+    /// Like [`Lake::open`], then moves each layer named by `LAKEHOUSE_<LAYER>_ROOT` (e.g.
+    /// `LAKEHOUSE_LANDING_ROOT=s3://raw-bucket/landing`) to its own place.
+    pub fn from_env(location: &str) -> Result<Self> {
+        let mut lake = Self::open(location)?;
+        for layer in Layer::ALL {
+            let variable = format!("LAKEHOUSE_{}_ROOT", layer.name().trim_start_matches('_').to_uppercase());
+            if let Ok(root) = std::env::var(&variable) {
+                lake = lake.with_layer_root(layer, &root).map_err(|e| Error::Lake {
+                    location: variable,
+                    reason: e.to_string(),
+                })?;
+            }
+        }
+        Ok(lake)
+    }
+
+    /// Puts `layer` at `location` instead of under the lake root.
+    pub fn with_layer_root(mut self, layer: Layer, location: &str) -> Result<Self> {
+        self.roots[layer.index()] = LayerRoot::new(location, root_url(location)?)?;
+        Ok(self)
+    }
+
+    /// Options for delta-rs to reach tables in this lake (only an S3-compatible endpoint's
+    /// plain-HTTP permission; everything else comes from the AWS environment).
+    pub fn storage_options(&self) -> HashMap<String, String> {
+        let mut options = HashMap::new();
+        if endpoint_is_plain_http() {
+            options.insert("AWS_ALLOW_HTTP".to_owned(), "true".to_owned());
+        }
+        options
     }
 
     fn root(&self, layer: Layer) -> &LayerRoot {
@@ -250,16 +286,31 @@ impl Lake {
 
 impl LayerRoot {
     fn new(location: &str, url: Url) -> Result<Self> {
-        let (store, prefix) = object_store::parse_url(&url).map_err(|e| Error::Lake {
+        let fail = |e: object_store::Error| Error::Lake {
             location: location.to_owned(),
             reason: e.to_string(),
-        })?;
-        Ok(Self {
-            url,
-            store: Arc::from(store),
-            prefix,
-        })
+        };
+        let (store, prefix): (Arc<dyn ObjectStore>, Path) = match url.scheme() {
+            "s3" | "s3a" => {
+                let store = AmazonS3Builder::from_env()
+                    .with_url(url.as_str())
+                    .with_allow_http(endpoint_is_plain_http())
+                    .build()
+                    .map_err(fail)?;
+                (Arc::new(store), Path::from(url.path()))
+            }
+            _ => {
+                let (store, prefix) = object_store::parse_url(&url).map_err(fail)?;
+                (Arc::from(store), prefix)
+            }
+        };
+        Ok(Self { url, store, prefix })
     }
+}
+
+/// Whether `AWS_ENDPOINT_URL` points at a plain-HTTP endpoint (a local S3 stand-in).
+fn endpoint_is_plain_http() -> bool {
+    std::env::var("AWS_ENDPOINT_URL").is_ok_and(|e| e.starts_with("http://"))
 }
 
 /// The lake root as a URL ending in `/`. A plain path becomes an absolute `file://` URL, and a
@@ -282,9 +333,13 @@ fn root_url(location: &str) -> Result<Url> {
             std::fs::create_dir_all(&path).map_err(|e| fail(format!("cannot create the folder: {e}")))?;
             probe_writable(&path).map_err(|e| fail(format!("not writable: {e}")))?;
         }
+        "s3" | "s3a" if url.host_str().is_some_and(|h| !h.is_empty()) => {
+            // delta-rs reaches S3 through handlers registered by scheme; registering is idempotent.
+            deltalake::aws::register_handlers(None);
+        }
         other => {
             return Err(fail(format!(
-                "unsupported scheme {other}:// (use a folder path or file://)"
+                "unsupported location {other}:// (use a folder, file:// or s3://bucket/prefix)"
             )));
         }
     }
@@ -345,7 +400,7 @@ mod tests {
     fn an_unusable_location_is_named() {
         let err = Lake::open("ftp://example.com/lake").unwrap_err().to_string();
         assert!(
-            err.starts_with("lake ftp://example.com/lake: unsupported scheme"),
+            err.starts_with("lake ftp://example.com/lake: unsupported location"),
             "{err}"
         );
         let err = Lake::open("/proc/no-such-lake").unwrap_err().to_string();
