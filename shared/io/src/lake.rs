@@ -199,6 +199,27 @@ impl Lake {
         Some(parts.join("/"))
     }
 
+    /// The path relative to `layer`'s root of the object `key` in `bucket`, if the layer is on
+    /// S3 and the object lies inside it (how a notification's object is placed in the lake).
+    pub fn relative_object(&self, layer: Layer, bucket: &str, key: &str) -> Option<String> {
+        let root = &self.root(layer).url;
+        if !matches!(root.scheme(), "s3" | "s3a") || root.host_str() != Some(bucket) {
+            return None;
+        }
+        self.relative(layer, &Path::from(key))
+    }
+
+    /// An object's metadata; `None` if there is no such object.
+    pub async fn head(&self, layer: Layer, relative: &str) -> Result<Option<object_store::ObjectMeta>> {
+        let (store, _) = self.store(layer);
+        let path = self.path(layer, relative);
+        match store.head(&path).await {
+            Ok(meta) => Ok(Some(meta)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(Error::object(&path)(e)),
+        }
+    }
+
     /// Every object under `relative_dir` in `layer` whose name ends with `suffix`, sorted by path.
     pub async fn list(&self, layer: Layer, relative_dir: &str, suffix: &str) -> Result<Vec<object_store::ObjectMeta>> {
         let (store, _) = self.store(layer);

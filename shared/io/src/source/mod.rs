@@ -41,6 +41,18 @@ impl SourceUrl {
         }
     }
 
+    /// The same URL with `password` set (percent-encoded as a URL needs).
+    pub fn with_password(&self, password: &str) -> Result<Self> {
+        let fail = |reason: String| Error::SourceUrl {
+            url: self.to_string(),
+            reason,
+        };
+        let mut url = url::Url::parse(&self.0).map_err(|e| fail(e.to_string()))?;
+        url.set_password(Some(password))
+            .map_err(|()| fail("this URL cannot carry a password".into()))?;
+        Ok(Self(url.into()))
+    }
+
     /// The URL with its password, for the driver only.
     fn expose(&self) -> &str {
         &self.0
@@ -138,13 +150,7 @@ impl Source {
         };
         match url.dialect() {
             Dialect::MySql => {
-                let options = MySqlConnectOptions::from_str(&url.expose().replacen("mariadb://", "mysql://", 1))
-                    .map_err(|e| Error::SourceUrl {
-                        url: url.to_string(),
-                        reason: describe_connect_error(&e),
-                    })?
-                    // Extraction streams whole tables on purpose: not a slow statement to warn of.
-                    .log_slow_statements(LevelFilter::Off, Duration::ZERO);
+                let options = mysql_options(url)?;
                 let pool = MySqlPoolOptions::new()
                     .max_connections(4)
                     .acquire_timeout(CONNECT_TIMEOUT)
@@ -172,6 +178,24 @@ impl Source {
                     .map_err(fail)?;
                 Ok(Source::Sqlite { url: url.clone(), pool })
             }
+        }
+    }
+
+    /// A pool that connects on first use: for a Lambda function, whose cold start should not
+    /// depend on the database being up.
+    pub fn connect_lazy(url: &SourceUrl) -> Result<Self> {
+        match url.dialect() {
+            Dialect::MySql => Ok(Source::MySql {
+                url: url.clone(),
+                pool: MySqlPoolOptions::new()
+                    .max_connections(2)
+                    .acquire_timeout(CONNECT_TIMEOUT)
+                    .connect_lazy_with(mysql_options(url)?),
+            }),
+            Dialect::Sqlite => Err(Error::SourceUrl {
+                url: url.to_string(),
+                reason: "a SQLite file cannot serve a function; use mysql://".into(),
+            }),
         }
     }
 
@@ -276,6 +300,17 @@ impl Source {
     }
 }
 
+fn mysql_options(url: &SourceUrl) -> Result<MySqlConnectOptions> {
+    let options = MySqlConnectOptions::from_str(&url.expose().replacen("mariadb://", "mysql://", 1)).map_err(|e| {
+        Error::SourceUrl {
+            url: url.to_string(),
+            reason: describe_connect_error(&e),
+        }
+    })?;
+    // Extraction streams whole tables on purpose: not a slow statement to warn of.
+    Ok(options.log_slow_statements(LevelFilter::Off, Duration::ZERO))
+}
+
 /// Creates the folder a SQLite file goes in, so a first run needs no set-up.
 fn create_parent_folder(url: &SourceUrl) -> Result<()> {
     let path = url.expose().trim_start_matches("sqlite:").trim_start_matches("//");
@@ -317,6 +352,9 @@ mod tests {
         assert!(!format!("{url:?}").contains("s3cret"));
         assert_eq!(mask("mysql://shop@host/db"), "mysql://shop:***@host/db");
         assert_eq!(mask("sqlite://data/shop.db"), "sqlite://data/shop.db");
+        let with = SourceUrl::parse("mysql://shop@db:3306/shop").unwrap().with_password("p@ss/w:rd").unwrap();
+        assert_eq!(with.to_string(), "mysql://shop:***@db:3306/shop");
+        assert!(with.expose().contains("p%40ss%2Fw%3Ard"), "the password is percent-encoded");
         let err = SourceUrl::parse("postgres://u:s3cret@h/db").unwrap_err().to_string();
         assert!(
             err.contains("postgres://u:***@h/db") && !err.contains("s3cret"),

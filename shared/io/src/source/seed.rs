@@ -24,7 +24,7 @@ const INSERT_CHUNK: usize = 2_000;
 const ORDER_CHUNK: u64 = 20_000;
 
 /// How much a first seed writes; activity rounds are scaled from the same numbers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SeedSizes {
     pub customers: u64,
     pub products: u64,
@@ -42,7 +42,7 @@ impl Default for SeedSizes {
 }
 
 /// What a seed did, per table.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct SeedReport {
     /// True for a first seed, false for a round of simulated activity.
     pub initial: bool,

@@ -45,7 +45,7 @@ impl Default for ExtractOptions {
 }
 
 /// What one table's extraction produced.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TableExtract {
     pub table: String,
     pub rows: u64,
@@ -56,7 +56,7 @@ pub struct TableExtract {
 }
 
 /// What one extraction pass produced.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ExtractReport {
     pub tables: Vec<TableExtract>,
     /// Rows stamped at or after this time (µs, UTC) were left for the next pass.

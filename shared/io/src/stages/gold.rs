@@ -17,7 +17,7 @@ pub fn gold_marker(table: &str) -> String {
 }
 
 /// What building one Gold table did.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct GoldReport {
     pub table: String,
     /// Rows written, or `None` when the table was already current.

@@ -38,7 +38,7 @@ pub fn file_marker(relative: &str) -> String {
 }
 
 /// What an ingestion did.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct IngestReport {
     pub files_ingested: u64,
     /// Files found already ingested and skipped.
@@ -51,7 +51,8 @@ pub struct IngestReport {
 }
 
 impl IngestReport {
-    fn absorb(&mut self, other: IngestReport) {
+    /// Adds another report's counts to this one.
+    pub fn absorb(&mut self, other: IngestReport) {
         self.files_ingested += other.files_ingested;
         self.files_skipped += other.files_skipped;
         self.files_quarantined.extend(other.files_quarantined);

@@ -32,7 +32,7 @@ pub fn refine_marker(table: &str) -> String {
 }
 
 /// What refining one table did.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TableRefine {
     pub table: String,
     /// Bronze version consumed, if Bronze has the table.

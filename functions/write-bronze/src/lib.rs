@@ -1,0 +1,6 @@
+//! `write-bronze`: S3 `ObjectCreated` notifications for the landing zone, through SQS or direct,
+//! appended to Bronze exactly once per file.
+
+pub mod handler;
+
+pub use handler::function_handler;

@@ -1,0 +1,5 @@
+//! `write-gold`: on a schedule, or when invoked after the layer below moved, rebuilds the Gold tables whose Silver inputs moved.
+
+pub mod handler;
+
+pub use handler::function_handler;

@@ -1,0 +1,5 @@
+//! `write-silver`: on a schedule, or when invoked after the layer below moved, refines Silver (and quarantine) from what Bronze gained.
+
+pub mod handler;
+
+pub use handler::function_handler;
