@@ -57,7 +57,10 @@ pub async fn function_handler(event: LambdaEvent<Value>, settings: &Settings) ->
         products: overrides.products.unwrap_or(settings.sizes.products),
         orders: overrides.orders.unwrap_or(settings.sizes.orders),
     };
-    let report = settings.source.seed(sizes, overrides.seed.unwrap_or(settings.seed)).await?;
+    let report = settings
+        .source
+        .seed(sizes, overrides.seed.unwrap_or(settings.seed))
+        .await?;
     tracing::info!(initial = report.initial, inserted = ?report.inserted, "seeded");
     serde_json::to_value(report).map_err(|e| FunctionError::config(e.to_string()))
 }

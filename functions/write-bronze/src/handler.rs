@@ -85,7 +85,10 @@ async fn ingest(lakehouse: &Lakehouse, deliveries: Vec<Delivery>) -> Result<Outc
         };
         for (bucket, key) in objects {
             match locate(&lakehouse.lake, &bucket, &key).await {
-                Ok(Some(file)) => by_table.entry(file.table().to_owned()).or_default().push((delivery.message_id.clone(), file)),
+                Ok(Some(file)) => by_table
+                    .entry(file.table().to_owned())
+                    .or_default()
+                    .push((delivery.message_id.clone(), file)),
                 Ok(None) => {}
                 Err(error) => outcome.fail(delivery.message_id.as_ref(), error),
             }
@@ -99,7 +102,10 @@ async fn ingest(lakehouse: &Lakehouse, deliveries: Vec<Delivery>) -> Result<Outc
                 let error = FunctionError::from(error);
                 tracing::error!(table, error = %error, "bronze ingest failed");
                 for (message_id, _) in &entries {
-                    outcome.fail(message_id.as_ref(), FunctionError::new(error.kind, error.message.clone()));
+                    outcome.fail(
+                        message_id.as_ref(),
+                        FunctionError::new(error.kind, error.message.clone()),
+                    );
                 }
             }
         }
@@ -120,5 +126,189 @@ async fn locate(lake: &Lake, bucket: &str, key: &str) -> Result<Option<LandingFi
             tracing::warn!(bucket, key, "announced object no longer exists; nothing to ingest");
             Ok(None)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use anyhow::Result;
+    use bytes::Bytes;
+    use lakehouse_io::stages::{ExtractOptions, extract};
+    use lakehouse_testkit::Harness;
+    use lakehouse_testkit::aws::retarget;
+    use lambda_runtime::{Context, LambdaEvent};
+
+    use super::*;
+
+    const SQS_PUT: &str = include_str!("../../../events/write-bronze/sqs-s3-put.json");
+    const S3_PUT: &str = include_str!("../../../events/write-bronze/s3-put.json");
+    const SQS_TEST_EVENT: &str = include_str!("../../../events/write-bronze/sqs-s3-test-event.json");
+    const SQS_SPACED_KEY: &str = include_str!("../../../events/write-bronze/sqs-key-with-space.json");
+
+    /// A SQLite source, seeded and extracted into a lake on the local S3 endpoint.
+    async fn landed() -> Result<(Harness, Lakehouse, String)> {
+        let h = Harness::sqlite().await?.on_s3().await?;
+        let pipeline = lakehouse_core::pipeline::shop()?;
+        h.source
+            .seed(
+                lakehouse_io::source::SeedSizes {
+                    customers: 50,
+                    products: 20,
+                    orders: 100,
+                },
+                1,
+            )
+            .await?;
+        extract(&h.source, &h.lake, &pipeline, ExtractOptions::default()).await?;
+        let lakehouse = Lakehouse {
+            lake: h.lake.clone(),
+            pipeline,
+        };
+        let bucket = h.bucket().expect("an S3 lake");
+        Ok((h, lakehouse, bucket))
+    }
+
+    async fn invoke(
+        sample: &str,
+        bucket: &str,
+        keys: &[String],
+        lakehouse: &Lakehouse,
+    ) -> Result<Value, FunctionError> {
+        let event = retarget(&serde_json::from_str(sample).expect("a JSON sample"), bucket, keys);
+        function_handler(LambdaEvent::new(event, Context::default()), lakehouse).await
+    }
+
+    fn failures(response: &Value) -> Vec<&str> {
+        response["batchItemFailures"]
+            .as_array()
+            .expect("an SQS batch response")
+            .iter()
+            .map(|f| f["itemIdentifier"].as_str().unwrap())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn sqs_notifications_append_every_landing_file_exactly_once() -> Result<()> {
+        let (h, lakehouse, bucket) = landed().await?;
+        let keys = h.landing_keys().await?;
+        assert_eq!(keys.len(), 4);
+        let response = invoke(SQS_PUT, &bucket, &keys, &lakehouse).await?;
+        assert!(failures(&response).is_empty(), "{response}");
+        let counts = h.row_counts().await?;
+        assert_eq!(counts.len(), 4, "one bronze table per source table: {counts:?}");
+
+        // The same notifications again, as SQS may deliver them: nothing changes.
+        let again = invoke(SQS_PUT, &bucket, &keys, &lakehouse).await?;
+        assert!(failures(&again).is_empty());
+        assert_eq!(h.row_counts().await?, counts);
+        h.cleanup().await
+    }
+
+    #[tokio::test]
+    async fn a_direct_s3_event_is_ingested_and_a_test_event_ignored() -> Result<()> {
+        let (h, lakehouse, bucket) = landed().await?;
+        let keys: Vec<String> = h
+            .landing_keys()
+            .await?
+            .into_iter()
+            .filter(|k| k.contains("/orders/"))
+            .collect();
+        let response = invoke(S3_PUT, &bucket, &keys, &lakehouse).await?;
+        assert_eq!(response["files_ingested"], 1, "{response}");
+        assert!(response["rows"].as_u64().unwrap() > 0);
+
+        let test_event = function_handler(
+            LambdaEvent::new(serde_json::from_str(SQS_TEST_EVENT)?, Context::default()),
+            &lakehouse,
+        )
+        .await?;
+        assert!(failures(&test_event).is_empty());
+        assert_eq!(h.row_counts().await?.len(), 1, "the test event ingested nothing");
+        h.cleanup().await
+    }
+
+    #[tokio::test]
+    async fn keys_with_spaces_and_non_ascii_characters_are_decoded() -> Result<()> {
+        let (h, lakehouse, bucket) = landed().await?;
+        let source = h
+            .landing_keys()
+            .await?
+            .into_iter()
+            .find(|k| k.contains("/orders/"))
+            .unwrap();
+        let bytes = h
+            .lake
+            .get(Layer::Landing, source.trim_start_matches("lake/landing/"))
+            .await?
+            .unwrap();
+        let relative = "orders/airbyte sync/2026_11_26 été.parquet";
+        h.lake.put(Layer::Landing, relative, bytes).await?;
+        let response = invoke(
+            SQS_SPACED_KEY,
+            &bucket,
+            &[format!("lake/landing/{relative}")],
+            &lakehouse,
+        )
+        .await?;
+        assert!(failures(&response).is_empty(), "{response}");
+        let files = h.lake_rows(Layer::Bronze, "orders", &["_source_file"]).await?;
+        assert!(
+            files.iter().all(|f| f[0].as_deref() == Some(relative)),
+            "{:?}",
+            &files[..1]
+        );
+        h.cleanup().await
+    }
+
+    #[tokio::test]
+    async fn one_bad_message_fails_alone_and_a_bad_file_is_quarantined_not_retried() -> Result<()> {
+        let (h, lakehouse, bucket) = landed().await?;
+        let good = h
+            .landing_keys()
+            .await?
+            .into_iter()
+            .find(|k| k.contains("/customers/"))
+            .unwrap();
+        h.lake
+            .put(
+                Layer::Landing,
+                "orders/broken.parquet",
+                Bytes::from_static(b"this is not parquet"),
+            )
+            .await?;
+        let outside = "lake/bronze/orders/part-0.parquet".to_owned();
+        let keys = vec![good, "lake/landing/orders/broken.parquet".to_owned(), outside];
+        let mut event = retarget(&serde_json::from_str(SQS_PUT)?, &bucket, &keys);
+        // A fourth message whose body is not an S3 notification at all.
+        let mut unreadable = event["Records"][0].clone();
+        unreadable["messageId"] = Value::from("unreadable");
+        unreadable["body"] = Value::from("{\"truncated\": ");
+        event["Records"].as_array_mut().unwrap().push(unreadable);
+
+        let response = function_handler(LambdaEvent::new(event, Context::default()), &lakehouse).await?;
+        assert_eq!(
+            failures(&response),
+            ["unreadable"],
+            "only the unreadable message is retried: {response}"
+        );
+        assert_eq!(
+            h.lake_rows(Layer::Bronze, "customers", &["id"]).await?.len(),
+            50,
+            "the good file is in"
+        );
+        let reason = h
+            .lake
+            .get(Layer::Quarantine, "_files/orders/broken.parquet.reason.json")
+            .await?;
+        let reason: Value = serde_json::from_slice(&reason.expect("the bad file is quarantined"))?;
+        assert!(reason["reason"].as_str().unwrap().contains("parquet"), "{reason}");
+        assert!(
+            h.lake
+                .get(Layer::Quarantine, "_files/orders/broken.parquet")
+                .await?
+                .is_some(),
+            "its bytes are kept"
+        );
+        h.cleanup().await
     }
 }

@@ -181,13 +181,21 @@ impl Lake {
         (root.store.clone(), root.prefix.clone())
     }
 
-    /// The full object path of `relative` (e.g. `orders/x.parquet`) inside `layer`.
+    /// The full object path of `relative` (e.g. `orders/x.parquet`) inside `layer`. The key is
+    /// taken as it is, so that `orders/a b é.parquet` names exactly that object, as S3 and its
+    /// notifications do; a part object_store cannot take raw (a control character, `..`) is
+    /// percent-encoded instead.
     pub fn path(&self, layer: Layer, relative: &str) -> Path {
         let prefix = &self.root(layer).prefix;
         relative
             .split('/')
             .filter(|p| !p.is_empty())
-            .fold(prefix.clone(), |path, part| path.join(part))
+            .fold(prefix.clone(), |path, part| {
+                match Path::parse(format!("{}/{part}", path.as_ref())) {
+                    Ok(raw) => raw,
+                    Err(_) => path.join(part),
+                }
+            })
     }
 
     /// `path` relative to `layer`'s root, if it lies inside it.
@@ -206,7 +214,7 @@ impl Lake {
         if !matches!(root.scheme(), "s3" | "s3a") || root.host_str() != Some(bucket) {
             return None;
         }
-        self.relative(layer, &Path::from(key))
+        self.relative(layer, &Path::parse(key).ok()?)
     }
 
     /// An object's metadata; `None` if there is no such object.
@@ -426,5 +434,26 @@ mod tests {
         );
         let err = Lake::open("/proc/no-such-lake").unwrap_err().to_string();
         assert!(err.contains("/proc/no-such-lake"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn keys_with_spaces_accents_and_percent_signs_are_kept_as_they_are() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
+        lake.put(
+            Layer::Landing,
+            "orders/airbyte sync/a été%.parquet",
+            Bytes::from_static(b"x"),
+        )
+        .await
+        .unwrap();
+        let listed = lake.list(Layer::Landing, "orders", ".parquet").await.unwrap();
+        let relative = lake.relative(Layer::Landing, &listed[0].location).unwrap();
+        assert_eq!(
+            relative, "orders/airbyte sync/a été%.parquet",
+            "the key is stored as it is"
+        );
+        assert!(lake.head(Layer::Landing, &relative).await.unwrap().is_some());
+        assert!(dir.path().join("landing/orders/airbyte sync/a été%.parquet").is_file());
     }
 }

@@ -64,9 +64,11 @@ pub fn optional(name: &str) -> Option<String> {
 pub fn parsed<T: FromStr>(name: &str, default: T) -> Result<T, FunctionError> {
     match optional(name) {
         None => Ok(default),
-        Some(text) => text
-            .trim()
-            .parse()
-            .map_err(|_| FunctionError::config(format!("{name}: cannot read {text:?} as a {}", std::any::type_name::<T>()))),
+        Some(text) => text.trim().parse().map_err(|_| {
+            FunctionError::config(format!(
+                "{name}: cannot read {text:?} as a {}",
+                std::any::type_name::<T>()
+            ))
+        }),
     }
 }

@@ -95,7 +95,10 @@ fn from_s3(value: Value) -> Content {
         let (Some(bucket), Some(key)) = (record.s3.bucket.name, record.s3.object.key) else {
             return Content::Unreadable("an S3 record without a bucket or key".into());
         };
-        let created = record.event_name.as_deref().is_none_or(|name| name.starts_with("ObjectCreated"));
+        let created = record
+            .event_name
+            .as_deref()
+            .is_none_or(|name| name.starts_with("ObjectCreated"));
         if created {
             objects.push((bucket, decode_key(&key)));
         }
@@ -106,7 +109,9 @@ fn from_s3(value: Value) -> Content {
 /// Decodes an object key as S3 writes it into notifications: form encoding, `+` for a space.
 pub fn decode_key(raw: &str) -> String {
     let spaced = raw.replace('+', " ");
-    percent_encoding::percent_decode_str(&spaced).decode_utf8_lossy().into_owned()
+    percent_encoding::percent_decode_str(&spaced)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 #[cfg(test)]
@@ -127,14 +132,20 @@ mod tests {
 
     #[test]
     fn keys_decode_as_s3_encodes_them() {
-        assert_eq!(decode_key("landing/orders/a+b%2Bc%C3%A9.parquet"), "landing/orders/a b+cé.parquet");
+        assert_eq!(
+            decode_key("landing/orders/a+b%2Bc%C3%A9.parquet"),
+            "landing/orders/a b+cé.parquet"
+        );
         assert_eq!(decode_key("plain/key.parquet"), "plain/key.parquet");
     }
 
     #[test]
     fn direct_and_sqs_wrapped_notifications_give_the_same_objects() {
         let direct = deliveries(s3_event("landing/orders/x+1.parquet")).unwrap();
-        assert_eq!(direct[0].content, Content::Objects(vec![("lake".into(), "landing/orders/x 1.parquet".into())]));
+        assert_eq!(
+            direct[0].content,
+            Content::Objects(vec![("lake".into(), "landing/orders/x 1.parquet".into())])
+        );
         assert!(!is_sqs(&s3_event("k")));
 
         let sqs = serde_json::json!({"Records": [

@@ -7,12 +7,12 @@ use crate::error::FunctionError;
 /// The password held by the secret `arn`: the `password` field of a JSON secret (the shape RDS
 /// uses for the secrets it manages), or the whole value of a plain-text secret.
 pub async fn database_password(client: &Client, arn: &str) -> Result<String, FunctionError> {
-    let output = client
-        .get_secret_value()
-        .secret_id(arn)
-        .send()
-        .await
-        .map_err(|e| FunctionError::config(format!("cannot read the database secret {arn}: {}", e.into_service_error())))?;
+    let output = client.get_secret_value().secret_id(arn).send().await.map_err(|e| {
+        FunctionError::config(format!(
+            "cannot read the database secret {arn}: {}",
+            e.into_service_error()
+        ))
+    })?;
     let value = output
         .secret_string()
         .ok_or_else(|| FunctionError::config(format!("the database secret {arn} has no text value")))?;
@@ -33,7 +33,10 @@ mod tests {
 
     #[test]
     fn json_and_plain_secrets_both_work() {
-        assert_eq!(password_in(r#"{"username":"shop","password":"p@ss:w/rd"}"#), "p@ss:w/rd");
+        assert_eq!(
+            password_in(r#"{"username":"shop","password":"p@ss:w/rd"}"#),
+            "p@ss:w/rd"
+        );
         assert_eq!(password_in("plain-secret"), "plain-secret");
     }
 }

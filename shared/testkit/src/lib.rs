@@ -1,6 +1,8 @@
 //! The test harness: a fresh MariaDB database or SQLite file per test, a temporary lake, and the
 //! contract's reference views compared row by row with the Silver and Gold tables.
 
+pub mod aws;
+
 use std::collections::BTreeMap;
 
 use anyhow::{Context, Result, bail};
@@ -46,6 +48,34 @@ impl Harness {
             dir,
             database: Some((SourceUrl::parse(&admin_url)?, name)),
         })
+    }
+
+    /// The same harness with its lake moved to a new bucket on the local AWS endpoint, at
+    /// `s3://<bucket>/lake`.
+    pub async fn on_s3(mut self) -> Result<Self> {
+        let bucket = aws::new_bucket().await?;
+        self.lake = Lake::open(&format!("s3://{bucket}/lake"))?;
+        Ok(self)
+    }
+
+    /// The lake's bucket, for a lake on S3.
+    pub fn bucket(&self) -> Option<String> {
+        self.lake
+            .to_string()
+            .strip_prefix("s3://")
+            .and_then(|rest| rest.split('/').next())
+            .map(str::to_owned)
+    }
+
+    /// The S3 keys of the lake's landing files, for notifications about them.
+    pub async fn landing_keys(&self) -> Result<Vec<String>> {
+        let mut keys = Vec::new();
+        for layer_dir in ["customers", "products", "orders", "order_items"] {
+            for meta in self.lake.list(Layer::Landing, layer_dir, ".parquet").await? {
+                keys.push(meta.location.to_string());
+            }
+        }
+        Ok(keys)
     }
 
     /// A new SQLite file and an empty lake, in one temporary folder.

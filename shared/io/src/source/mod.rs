@@ -352,9 +352,15 @@ mod tests {
         assert!(!format!("{url:?}").contains("s3cret"));
         assert_eq!(mask("mysql://shop@host/db"), "mysql://shop:***@host/db");
         assert_eq!(mask("sqlite://data/shop.db"), "sqlite://data/shop.db");
-        let with = SourceUrl::parse("mysql://shop@db:3306/shop").unwrap().with_password("p@ss/w:rd").unwrap();
+        let with = SourceUrl::parse("mysql://shop@db:3306/shop")
+            .unwrap()
+            .with_password("p@ss/w:rd")
+            .unwrap();
         assert_eq!(with.to_string(), "mysql://shop:***@db:3306/shop");
-        assert!(with.expose().contains("p%40ss%2Fw%3Ard"), "the password is percent-encoded");
+        assert!(
+            with.expose().contains("p%40ss%2Fw%3Ard"),
+            "the password is percent-encoded"
+        );
         let err = SourceUrl::parse("postgres://u:s3cret@h/db").unwrap_err().to_string();
         assert!(
             err.contains("postgres://u:***@h/db") && !err.contains("s3cret"),
