@@ -44,14 +44,11 @@ struct Overrides {
 }
 
 pub async fn function_handler(event: LambdaEvent<Value>, settings: &Settings) -> Result<Value, FunctionError> {
-    let overrides: Overrides = event
-        .payload
-        .get("detail")
-        .filter(|d| d.is_object())
-        .map(|d| serde_json::from_value(d.clone()))
-        .transpose()
-        .map_err(|e| FunctionError::bad_event(format!("detail: {e}")))?
-        .unwrap_or_default();
+    let overrides: Overrides = match event.payload.get("detail").filter(|d| d.is_object()) {
+        Some(detail) => serde_path_to_error::deserialize(detail)
+            .map_err(|e| FunctionError::bad_event(format!("detail.{}: {}", e.path(), e.inner())))?,
+        None => Overrides::default(),
+    };
     let sizes = SeedSizes {
         customers: overrides.customers.unwrap_or(settings.sizes.customers),
         products: overrides.products.unwrap_or(settings.sizes.products),
@@ -63,4 +60,68 @@ pub async fn function_handler(event: LambdaEvent<Value>, settings: &Settings) ->
         .await?;
     tracing::info!(initial = report.initial, inserted = ?report.inserted, "seeded");
     serde_json::to_value(report).map_err(|e| FunctionError::config(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use anyhow::Result;
+    use lakehouse_testkit::Harness;
+    use lambda_runtime::{Context, LambdaEvent};
+
+    use super::*;
+
+    const SCHEDULED: &str = include_str!("../../../events/seed-rds/scheduled.json");
+    const WITH_SIZES: &str = include_str!("../../../events/seed-rds/scheduled-with-sizes.json");
+
+    fn event(sample: &str) -> LambdaEvent<Value> {
+        LambdaEvent::new(serde_json::from_str(sample).expect("a JSON sample"), Context::default())
+    }
+
+    #[tokio::test]
+    async fn a_schedule_seeds_an_empty_source_then_simulates_activity() -> Result<()> {
+        let h = Harness::mariadb().await?;
+        let settings = Settings {
+            source: h.source.clone(),
+            sizes: SeedSizes {
+                customers: 80,
+                products: 20,
+                orders: 200,
+            },
+            seed: 1,
+        };
+        // The event's detail overrides the configured sizes.
+        let first = function_handler(event(WITH_SIZES), &settings).await?;
+        assert_eq!(first["initial"], true);
+        assert_eq!(first["inserted"]["customers"], 120);
+        assert_eq!(first["inserted"]["orders"], 400);
+
+        let second = function_handler(event(SCHEDULED), &settings).await?;
+        assert_eq!(second["initial"], false);
+        assert_eq!(
+            second["inserted"]["customers"],
+            80 / 20,
+            "activity adds 5% of the configured customers"
+        );
+        assert!(second["updated"]["orders"].as_u64().unwrap() > 0);
+        assert_eq!(h.source.scalar("SELECT COUNT(*) FROM customers").await?, 124);
+        h.cleanup().await
+    }
+
+    #[tokio::test]
+    async fn a_malformed_detail_is_a_permanent_bad_event() -> Result<()> {
+        let h = Harness::sqlite().await?;
+        let settings = Settings {
+            source: h.source.clone(),
+            sizes: SeedSizes::default(),
+            seed: 1,
+        };
+        let mut payload: Value = serde_json::from_str(SCHEDULED)?;
+        payload["detail"] = serde_json::json!({"orders": "many"});
+        let err = function_handler(LambdaEvent::new(payload, Context::default()), &settings)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind.error_type(), "Permanent.BadEvent");
+        assert!(err.message.contains("orders"), "{}", err.message);
+        h.cleanup().await
+    }
 }

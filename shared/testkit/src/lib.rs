@@ -67,6 +67,20 @@ impl Harness {
             .map(str::to_owned)
     }
 
+    /// Seeds a small shop with `seed`, extracts it and ingests it into Bronze; returns the pipeline.
+    pub async fn landed_in_bronze(&self, seed: u64) -> Result<lakehouse_core::Pipeline> {
+        let pipeline = lakehouse_core::pipeline::shop()?;
+        let sizes = lakehouse_io::source::SeedSizes {
+            customers: 60,
+            products: 20,
+            orders: 150,
+        };
+        self.source.seed(sizes, seed).await?;
+        lakehouse_io::stages::extract(&self.source, &self.lake, &pipeline, Default::default()).await?;
+        lakehouse_io::stages::ingest_pending(&self.lake, &pipeline).await?;
+        Ok(pipeline)
+    }
+
     /// The S3 keys of the lake's landing files, for notifications about them.
     pub async fn landing_keys(&self) -> Result<Vec<String>> {
         let mut keys = Vec::new();

@@ -144,11 +144,18 @@ async fn extract_table(
     let mut rows = 0_u64;
     let mut last = None;
     snapshot
-        .read(spec, schema, window, options.batch_rows, async |extracted| {
-            rows += extracted.batch.num_rows() as u64;
-            last = Some(extracted.last);
-            files.write(&extracted.batch).await
-        })
+        // A batch never spans two files, so files roll over at exactly `file_rows`.
+        .read(
+            spec,
+            schema,
+            window,
+            options.batch_rows.min(options.file_rows),
+            async |extracted| {
+                rows += extracted.batch.num_rows() as u64;
+                last = Some(extracted.last);
+                files.write(&extracted.batch).await
+            },
+        )
         .await?;
     let written = files.close().await?;
     let cursor = cursor::advance(window.after, last);
