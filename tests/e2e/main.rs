@@ -4,4 +4,5 @@
 mod contract;
 mod idempotence;
 mod independent_reader;
+mod lambda_chain;
 mod scenarios;
