@@ -109,6 +109,9 @@ pub fn gold(report: &[GoldReport]) {
                 g.table,
                 g.version.unwrap_or_default()
             ),
+            None if !g.waiting_for.is_empty() => {
+                println!("gold     {:<14} waiting for {}", g.table, g.waiting_for.join(", "))
+            }
             None => println!("gold     {:<14} up to date", g.table),
         }
     }

@@ -5,4 +5,5 @@ mod contract;
 mod idempotence;
 mod independent_reader;
 mod lambda_chain;
+mod local_runtime;
 mod scenarios;

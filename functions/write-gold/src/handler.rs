@@ -55,4 +55,27 @@ mod tests {
         );
         h.cleanup().await
     }
+
+    #[tokio::test]
+    async fn on_a_new_lake_gold_waits_for_silver_instead_of_failing() -> Result<()> {
+        let h = Harness::sqlite().await?.on_s3().await?;
+        let lakehouse = Lakehouse {
+            lake: h.lake.clone(),
+            pipeline: lakehouse_core::pipeline::shop()?,
+        };
+        let report = function_handler(event(), &lakehouse).await?;
+        for gold in report.as_array().unwrap() {
+            assert!(gold["rows"].is_null(), "{gold}");
+            assert!(
+                gold["waiting_for"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|t| t == "silver.orders"),
+                "{gold}"
+            );
+        }
+        assert!(h.row_counts().await?.is_empty(), "nothing was written");
+        h.cleanup().await
+    }
 }

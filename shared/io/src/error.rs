@@ -52,6 +52,14 @@ pub enum Error {
         source: deltalake::DeltaTableError,
     },
 
+    /// A Gold table's query could not be planned or run.
+    #[error("gold table {table}: {source}")]
+    Gold {
+        table: String,
+        #[source]
+        source: datafusion::error::DataFusionError,
+    },
+
     /// A query or plan over the lake failed.
     #[error("query failed: {0}")]
     Query(#[from] datafusion::error::DataFusionError),

@@ -71,7 +71,9 @@ impl From<lakehouse_io::Error> for FunctionError {
             E::Connect { .. } | E::Source { .. } => ErrorKind::Source,
             E::Object { .. } | E::Parquet { .. } | E::Delta { .. } => ErrorKind::Lake,
             E::Query(datafusion_error) if datafusion_error.to_string().contains("Object Store") => ErrorKind::Lake,
-            E::SourceTable { .. } | E::Query(_) | E::State { .. } | E::Core(_) | E::Arrow(_) => ErrorKind::Pipeline,
+            E::SourceTable { .. } | E::Gold { .. } | E::Query(_) | E::State { .. } | E::Core(_) | E::Arrow(_) => {
+                ErrorKind::Pipeline
+            }
         };
         Self::new(kind, error.to_string())
     }

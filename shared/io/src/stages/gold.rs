@@ -3,6 +3,8 @@
 //! A Gold table records the Silver versions it was computed from as application-transaction
 //! markers; when none of them moved, the table is already current and nothing is written.
 
+use datafusion::common::config::Dialect;
+use datafusion::prelude::SessionContext;
 use deltalake::operations::write::SchemaMode;
 use deltalake::protocol::SaveMode;
 use lakehouse_core::{GoldSpec, Pipeline};
@@ -20,9 +22,11 @@ pub fn gold_marker(table: &str) -> String {
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct GoldReport {
     pub table: String,
-    /// Rows written, or `None` when the table was already current.
+    /// Rows written, or `None` when nothing was written.
     pub rows: Option<u64>,
     pub version: Option<u64>,
+    /// Tables the query reads that do not exist yet (a new lake): the table is built once they do.
+    pub waiting_for: Vec<String>,
 }
 
 /// Builds every Gold table of the pipeline from the current Silver tables.
@@ -43,13 +47,18 @@ pub async fn build_gold(lake: &Lake, pipeline: &Pipeline) -> Result<Vec<GoldRepo
     Ok(reports)
 }
 
-async fn build_one(
-    lake: &Lake,
-    ctx: &datafusion::prelude::SessionContext,
-    gold: &GoldSpec,
-    inputs: &[(String, i64)],
-) -> Result<GoldReport> {
+async fn build_one(lake: &Lake, ctx: &SessionContext, gold: &GoldSpec, inputs: &[(String, i64)]) -> Result<GoldReport> {
     let table = delta::open_in(lake, Layer::Gold, &gold.name).await?;
+    let waiting_for = missing_inputs(ctx, gold).await?;
+    if !waiting_for.is_empty() {
+        tracing::info!(table = %gold.name, ?waiting_for, "gold waits for its inputs");
+        return Ok(GoldReport {
+            table: gold.name.clone(),
+            rows: None,
+            version: table.version(),
+            waiting_for,
+        });
+    }
     if table.version().is_some() {
         let mut current = true;
         for (marker, version) in inputs {
@@ -60,12 +69,13 @@ async fn build_one(
                 table: gold.name.clone(),
                 rows: None,
                 version: table.version(),
+                waiting_for,
             });
         }
     }
-    let frame = ctx.sql(&gold.sql).await.map_err(|e| Error::Lake {
-        location: format!("gold/{}", gold.name),
-        reason: format!("query failed: {e}"),
+    let frame = ctx.sql(&gold.sql).await.map_err(|source| Error::Gold {
+        table: gold.name.clone(),
+        source,
     })?;
     let batches = frame.collect().await?;
     let rows = batches.iter().map(|b| b.num_rows() as u64).sum();
@@ -82,5 +92,23 @@ async fn build_one(
         table: gold.name.clone(),
         rows: Some(rows),
         version: written.version(),
+        waiting_for,
     })
+}
+
+/// The tables `gold`'s query reads that the session does not have.
+async fn missing_inputs(ctx: &SessionContext, gold: &GoldSpec) -> Result<Vec<String>> {
+    let state = ctx.state();
+    let invalid = |source| Error::Gold {
+        table: gold.name.clone(),
+        source,
+    };
+    let statement = state.sql_to_statement(&gold.sql, &Dialect::Generic).map_err(invalid)?;
+    let mut missing = Vec::new();
+    for reference in state.resolve_table_references(&statement).map_err(invalid)? {
+        if !ctx.table_exist(reference.clone()).map_err(invalid)? {
+            missing.push(reference.to_string());
+        }
+    }
+    Ok(missing)
 }
