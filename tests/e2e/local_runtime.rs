@@ -24,17 +24,30 @@ fn free_port() -> Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
+/// `cargo` run from the workspace root without the package variables `cargo test` sets for this
+/// test (`CARGO_PKG_NAME`, `CARGO_MANIFEST_DIR`, …): build scripts watch some of them, and a
+/// changed value would make the functions' build start over instead of reusing the workspace's.
+fn cargo() -> Command {
+    let mut command = Command::new("cargo");
+    command.current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+    for (name, _) in std::env::vars() {
+        let keep = matches!(name.as_str(), "CARGO_TARGET_DIR" | "CARGO_HOME");
+        if name.starts_with("CARGO_") && !keep {
+            command.env_remove(name);
+        }
+    }
+    command
+}
+
 fn cargo_lambda_available() -> bool {
-    Command::new("cargo")
+    cargo()
         .args(["lambda", "--version"])
         .output()
         .is_ok_and(|o| o.status.success())
 }
 
 fn invoke(port: u16, function: &str, event_file: &str) -> Result<std::process::Output> {
-    let workspace = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
-    Ok(Command::new("cargo")
-        .current_dir(workspace)
+    Ok(cargo()
         .args([
             "lambda",
             "invoke",
@@ -55,9 +68,7 @@ async fn cargo_lambda_watch_serves_the_functions_and_invoke_reaches_them() -> Re
     }
     let bucket = aws::new_bucket().await?;
     let port = free_port()?;
-    let workspace = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
-    let child = Command::new("cargo")
-        .current_dir(workspace)
+    let child = cargo()
         .args([
             "lambda",
             "watch",
