@@ -4,6 +4,10 @@ SHELL := /bin/bash
 
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/lakehouse/target
 LAKEHOUSE := $(CARGO_TARGET_DIR)/debug/lakehouse
+FUNCTIONS := seed-rds extract-rds write-bronze write-silver write-gold
+LAMBDA_DIR := $(CARGO_TARGET_DIR)/lambda-arm64
+# cargo-lambda (with zig) lives in the tools virtualenv that scripts/python-env.sh makes.
+TOOLS = $(shell scripts/python-env.sh)/bin
 
 .PHONY: help
 help: ## Show this help
@@ -18,6 +22,23 @@ demo: ## Run the whole lakehouse on the embedded defaults (SQLite + ./.lakehouse
 test: ## Run every test, starting the MariaDB they need
 	scripts/test.sh
 
+.PHONY: build
+build: ## Build every function as an arm64 Lambda zip and print the sizes
+	rustup target add aarch64-unknown-linux-gnu
+	PATH="$(TOOLS):$$PATH" cargo lambda build --release --arm64 --output-format zip \
+		--lambda-dir $(LAMBDA_DIR) $(addprefix -p ,$(FUNCTIONS))
+	@for f in $(FUNCTIONS); do \
+		printf '  %-14s %s\n' $$f "$$(du -h $(LAMBDA_DIR)/$$f/bootstrap.zip | cut -f1)"; done
+
+.PHONY: watch
+watch: ## Serve the functions locally (cargo lambda watch) against the environment's lake
+	PATH="$(TOOLS):$$PATH" cargo lambda watch
+
+.PHONY: invoke
+invoke: ## Invoke a function served by `make watch`: make invoke FN=write-gold EVENT=events/write-gold/scheduled.json
+	@test -n "$(FN)" -a -n "$(EVENT)" || { echo "usage: make invoke FN=<function> EVENT=<file>"; exit 2; }
+	PATH="$(TOOLS):$$PATH" cargo lambda invoke $(FN) --data-file $(EVENT)
+
 .PHONY: fmt
 fmt: ## Format the code
 	cargo fmt --all
@@ -28,8 +49,9 @@ lint: ## Check formatting and clippy's lints
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 
 .PHONY: services
-services: ## Start the private MariaDB the tests use and print its URL
+services: ## Start the private MariaDB and the local AWS endpoint the tests use
 	scripts/mariadb.sh start
+	scripts/moto.sh start
 
 .PHONY: clean
 clean: ## Remove build output and the demo's ./.lakehouse folder

@@ -27,7 +27,8 @@ pub struct Harness {
     pub lake: Lake,
     /// Keeps the lake folder (and a SQLite file) alive for the test.
     pub dir: tempfile::TempDir,
-    database: Option<(SourceUrl, String)>,
+    /// The admin URL of the test server and the test database's name.
+    database: Option<(String, String)>,
 }
 
 impl Harness {
@@ -46,7 +47,7 @@ impl Harness {
             source: Source::connect(&url).await?,
             lake: Lake::open(dir.path().join("lake").to_str().context("utf-8 path")?)?,
             dir,
-            database: Some((SourceUrl::parse(&admin_url)?, name)),
+            database: Some((admin_url, name)),
         })
     }
 
@@ -105,11 +106,27 @@ impl Harness {
         })
     }
 
+    /// The test database's name, for a MariaDB harness.
+    pub fn database_name(&self) -> Option<&str> {
+        self.database.as_ref().map(|(_, name)| name.as_str())
+    }
+
+    /// The test server's URL (no database) with `user` in place of the admin user, no password.
+    pub fn server_url_as(&self, user: &str) -> Result<String> {
+        let (admin, _) = self.database.as_ref().context("not a MariaDB harness")?;
+        let mut url = url::Url::parse(admin)?;
+        url.set_username(user)
+            .map_err(|()| anyhow::anyhow!("cannot set a user"))?;
+        url.set_password(None)
+            .map_err(|()| anyhow::anyhow!("cannot clear the password"))?;
+        Ok(url.to_string().trim_end_matches('/').to_owned())
+    }
+
     /// Drops the test database (the folder goes with the harness).
     pub async fn cleanup(self) -> Result<()> {
         self.source.close().await;
         if let Some((admin_url, name)) = self.database {
-            let admin = Source::connect(&admin_url).await?;
+            let admin = Source::connect(&SourceUrl::parse(&admin_url)?).await?;
             admin.execute_all(&[format!("DROP DATABASE IF EXISTS {name}")]).await?;
             admin.close().await;
         }
@@ -152,40 +169,30 @@ impl Harness {
 
     /// Rows of a reference view, every value as text.
     async fn view_rows(&self, view: &str, columns: &[&str]) -> Result<Vec<Vec<Option<String>>>> {
-        let cast = |as_text: &str| {
-            columns
-                .iter()
-                .map(|c| format!("CAST({c} AS {as_text})"))
-                .collect::<Vec<_>>()
-                .join(", ")
+        let text_type = match self.source.dialect() {
+            lakehouse_io::source::Dialect::MySql => "CHAR",
+            lakehouse_io::source::Dialect::Sqlite => "TEXT",
         };
+        let casts: Vec<String> = columns.iter().map(|c| format!("CAST({c} AS {text_type})")).collect();
+        let sql = format!("SELECT {} FROM {view}", casts.join(", "));
+        // The same read through either driver, whose row types differ.
+        macro_rules! rows_as_text {
+            ($pool:expr) => {
+                sqlx::query(AssertSqlSafe(sql))
+                    .fetch_all($pool)
+                    .await?
+                    .iter()
+                    .map(|row| {
+                        (0..columns.len())
+                            .map(|i| row.try_get::<Option<String>, _>(i))
+                            .collect()
+                    })
+                    .collect::<Result<_, _>>()?
+            };
+        }
         Ok(match &self.source {
-            Source::MySql { pool, .. } => {
-                let sql = format!("SELECT {} FROM {view}", cast("CHAR"));
-                sqlx::query(AssertSqlSafe(sql))
-                    .fetch_all(pool)
-                    .await?
-                    .iter()
-                    .map(|row| {
-                        (0..columns.len())
-                            .map(|i| row.try_get::<Option<String>, _>(i))
-                            .collect()
-                    })
-                    .collect::<Result<_, _>>()?
-            }
-            Source::Sqlite { pool, .. } => {
-                let sql = format!("SELECT {} FROM {view}", cast("TEXT"));
-                sqlx::query(AssertSqlSafe(sql))
-                    .fetch_all(pool)
-                    .await?
-                    .iter()
-                    .map(|row| {
-                        (0..columns.len())
-                            .map(|i| row.try_get::<Option<String>, _>(i))
-                            .collect()
-                    })
-                    .collect::<Result<_, _>>()?
-            }
+            Source::MySql { pool, .. } => rows_as_text!(pool),
+            Source::Sqlite { pool, .. } => rows_as_text!(pool),
         })
     }
 

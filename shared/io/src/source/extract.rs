@@ -124,11 +124,12 @@ impl Snapshot {
         let positions = CursorColumns::find(spec, schema)?;
         let mut builder = BatchBuilder::new(&spec.name, schema.clone())?;
         let what = format!("read {}", spec.name);
+        // The same loop over two drivers' row streams, whose types differ.
         macro_rules! drain {
-            ($rows:expr, $push_row:expr) => {{
+            ($rows:expr) => {{
                 let mut rows = $rows;
                 while let Some(row) = rows.try_next().await.map_err(Error::source(what.as_str()))? {
-                    $push_row(&row, &mut builder)?;
+                    push_row(&row, schema, &mut builder)?;
                     builder.end_row();
                     if builder.len() >= batch_rows {
                         sink(positions.batch(builder.finish()?)?).await?;
@@ -146,8 +147,7 @@ impl Snapshot {
                         .bind(after.0)
                         .bind(after.1)
                         .bind(before)
-                        .fetch(&mut *connection),
-                    |row: &MySqlRow, b: &mut BatchBuilder| push_mysql_row(row, schema, b)
+                        .fetch(&mut *connection)
                 );
             }
             SnapshotConnection::Sqlite(connection) => {
@@ -159,8 +159,7 @@ impl Snapshot {
                         .bind(after.0)
                         .bind(after.1)
                         .bind(before)
-                        .fetch(&mut *connection),
-                    |row: &SqliteRow, b: &mut BatchBuilder| push_sqlite_row(row, schema, b)
+                        .fetch(&mut *connection)
                 );
             }
         }
@@ -233,60 +232,74 @@ fn select_expression(dialect: Dialect, column: &str, data_type: &DataType) -> St
     }
 }
 
-fn push_mysql_row(row: &MySqlRow, schema: &SchemaRef, builder: &mut BatchBuilder) -> Result<()> {
-    for (i, field) in schema.fields().iter().enumerate() {
-        let cell_error = Error::source(format!("decode column {}", field.name()));
-        match field.data_type() {
-            DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 | DataType::Boolean => {
-                let v: Option<i64> = row.try_get(i).map_err(cell_error)?;
-                builder.push(i, v.map_or(Cell::Null, Cell::Int))?
-            }
-            DataType::Float32 | DataType::Float64 => {
-                let v: Option<f64> = row.try_get(i).map_err(cell_error)?;
-                builder.push(i, v.map_or(Cell::Null, Cell::Float))?
-            }
-            DataType::Timestamp(..) => {
-                let v: Option<NaiveDateTime> = row.try_get(i).map_err(cell_error)?;
-                builder.push(i, v.map_or(Cell::Null, |t| Cell::Timestamp(micros(t))))?
-            }
-            DataType::Date32 => {
-                let v: Option<NaiveDate> = row.try_get(i).map_err(cell_error)?;
-                builder.push(i, v.map_or(Cell::Null, |d| Cell::Date(days(d))))?
-            }
-            DataType::Binary => {
-                let v: Option<&[u8]> = row.try_get(i).map_err(cell_error)?;
-                builder.push(i, v.map_or(Cell::Null, Cell::Bytes))?
-            }
-            _ => {
-                let v: Option<&str> = row.try_get(i).map_err(cell_error)?;
-                builder.push(i, v.map_or(Cell::Null, Cell::Text))?
-            }
-        }
-    }
-    Ok(())
+/// Reads one column of a result row as a [`Cell`], in the form the dialect hands it over.
+trait CellReader {
+    fn integer(&self, i: usize) -> Result<Cell<'_>, sqlx::Error>;
+    fn float(&self, i: usize) -> Result<Cell<'_>, sqlx::Error>;
+    fn text(&self, i: usize) -> Result<Cell<'_>, sqlx::Error>;
+    fn bytes(&self, i: usize) -> Result<Cell<'_>, sqlx::Error>;
+    /// A DATETIME or DATE column: native in MySQL, text in SQLite.
+    fn time(&self, i: usize, data_type: &DataType) -> Result<Cell<'_>, sqlx::Error>;
 }
 
-fn push_sqlite_row(row: &SqliteRow, schema: &SchemaRef, builder: &mut BatchBuilder) -> Result<()> {
-    for (i, field) in schema.fields().iter().enumerate() {
-        let cell_error = Error::source(format!("decode column {}", field.name()));
-        match field.data_type() {
-            DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 | DataType::Boolean => {
-                let v: Option<i64> = row.try_get(i).map_err(cell_error)?;
-                builder.push(i, v.map_or(Cell::Null, Cell::Int))?
-            }
-            DataType::Float32 | DataType::Float64 => {
-                let v: Option<f64> = row.try_get(i).map_err(cell_error)?;
-                builder.push(i, v.map_or(Cell::Null, Cell::Float))?
-            }
-            DataType::Binary => {
-                let v: Option<&[u8]> = row.try_get(i).map_err(cell_error)?;
-                builder.push(i, v.map_or(Cell::Null, Cell::Bytes))?
-            }
-            _ => {
-                let v: Option<&str> = row.try_get(i).map_err(cell_error)?;
-                builder.push(i, v.map_or(Cell::Null, Cell::Text))?
-            }
+macro_rules! read_as {
+    ($row:expr, $i:expr, $t:ty, $cell:expr) => {{
+        let value: Option<$t> = $row.try_get($i)?;
+        Ok(value.map_or(Cell::Null, $cell))
+    }};
+}
+
+impl CellReader for MySqlRow {
+    fn integer(&self, i: usize) -> Result<Cell<'_>, sqlx::Error> {
+        read_as!(self, i, i64, Cell::Int)
+    }
+    fn float(&self, i: usize) -> Result<Cell<'_>, sqlx::Error> {
+        read_as!(self, i, f64, Cell::Float)
+    }
+    fn text(&self, i: usize) -> Result<Cell<'_>, sqlx::Error> {
+        read_as!(self, i, &str, Cell::Text)
+    }
+    fn bytes(&self, i: usize) -> Result<Cell<'_>, sqlx::Error> {
+        read_as!(self, i, &[u8], Cell::Bytes)
+    }
+    fn time(&self, i: usize, data_type: &DataType) -> Result<Cell<'_>, sqlx::Error> {
+        match data_type {
+            DataType::Date32 => read_as!(self, i, NaiveDate, |d| Cell::Date(days(d))),
+            _ => read_as!(self, i, NaiveDateTime, |t| Cell::Timestamp(micros(t))),
         }
+    }
+}
+
+impl CellReader for SqliteRow {
+    fn integer(&self, i: usize) -> Result<Cell<'_>, sqlx::Error> {
+        read_as!(self, i, i64, Cell::Int)
+    }
+    fn float(&self, i: usize) -> Result<Cell<'_>, sqlx::Error> {
+        read_as!(self, i, f64, Cell::Float)
+    }
+    fn text(&self, i: usize) -> Result<Cell<'_>, sqlx::Error> {
+        read_as!(self, i, &str, Cell::Text)
+    }
+    fn bytes(&self, i: usize) -> Result<Cell<'_>, sqlx::Error> {
+        read_as!(self, i, &[u8], Cell::Bytes)
+    }
+    fn time(&self, i: usize, _: &DataType) -> Result<Cell<'_>, sqlx::Error> {
+        self.text(i)
+    }
+}
+
+/// Appends one result row to `builder`, column by column.
+fn push_row(row: &impl CellReader, schema: &SchemaRef, builder: &mut BatchBuilder) -> Result<()> {
+    for (i, field) in schema.fields().iter().enumerate() {
+        let cell = match field.data_type() {
+            DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 | DataType::Boolean => row.integer(i),
+            DataType::Float32 | DataType::Float64 => row.float(i),
+            DataType::Timestamp(..) | DataType::Date32 => row.time(i, field.data_type()),
+            DataType::Binary => row.bytes(i),
+            _ => row.text(i),
+        }
+        .map_err(Error::source(format!("decode column {}", field.name())))?;
+        builder.push(i, cell)?;
     }
     Ok(())
 }

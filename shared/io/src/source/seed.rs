@@ -106,10 +106,12 @@ impl Source {
                 ..Default::default()
             },
         };
+        // Boxed: the seeding futures nest deeply, beyond the compiler's layout depth limit in
+        // callers that await them inside their own futures (a Lambda handler in release builds).
         if max_customer == 0 {
-            seeder.initial(sizes).await?;
+            Box::pin(seeder.initial(sizes)).await?;
         } else {
-            seeder.activity(sizes).await?;
+            Box::pin(seeder.activity(sizes)).await?;
         }
         Ok(seeder.report)
     }

@@ -167,28 +167,8 @@ async fn merge_silver(
     changes: DataFrame,
     marker: (String, i64),
 ) -> Result<()> {
-    let keep = silver_columns(spec, columns);
-    let silver = ensure_columns(silver, &changes, &keep).await?;
-    let (url, before) = (silver.table_url().clone(), silver.version());
-    let removed = format!(
-        "(source.{DELETED} OR source.{FAILED_RULE} IS NOT NULL) AND {}",
-        not_older(spec)
-    );
     let valid = format!("NOT source.{DELETED} AND source.{FAILED_RULE} IS NULL");
-    let (merged, _) = silver
-        .merge(changes, match_on_key(spec))
-        .with_source_alias("source")
-        .with_target_alias("target")
-        .with_commit_properties(delta::with_markers([marker.clone()]))
-        .when_matched_delete(|delete| delete.predicate(removed))
-        .and_then(|m| {
-            m.when_matched_update(|update| assign(update.predicate(not_older(spec)), &keep, |u, c, v| u.update(c, v)))
-        })
-        .and_then(|m| m.when_not_matched_insert(|insert| assign(insert.predicate(valid), &keep, |i, c, v| i.set(c, v))))
-        .map_err(Error::delta(&url))?
-        .await
-        .map_err(Error::delta(&url))?;
-    record_if_unchanged(merged, before, marker).await
+    merge_latest(silver, spec, changes, silver_columns(spec, columns), &valid, marker).await
 }
 
 /// Keeps the latest failing version of each key in quarantine with its rule; a key whose latest
@@ -204,24 +184,36 @@ async fn merge_quarantine(
     let changes = changes.with_column(QUARANTINED_AT, cast(now, timestamp_type()))?;
     let mut keep = quarantine_columns(columns);
     keep.push(QUARANTINED_AT.to_owned());
-    let quarantine = ensure_columns(quarantine, &changes, &keep).await?;
-    let (url, before) = (quarantine.table_url().clone(), quarantine.version());
-    let resolved = format!(
-        "(source.{DELETED} OR source.{FAILED_RULE} IS NULL) AND {}",
-        not_older(spec)
-    );
     let failing = format!("NOT source.{DELETED} AND source.{FAILED_RULE} IS NOT NULL");
-    let (merged, _) = quarantine
+    merge_latest(quarantine, spec, changes, keep, &failing, marker).await
+}
+
+/// MERGEs the latest versions into `table`, which holds the keys whose latest version satisfies
+/// `belongs` (a predicate over `source`): such a version is inserted or replaces the stored one,
+/// any other removes the key. No clause lets an older version touch a newer one.
+async fn merge_latest(
+    table: DeltaTable,
+    spec: &TableSpec,
+    changes: DataFrame,
+    keep: Vec<String>,
+    belongs: &str,
+    marker: (String, i64),
+) -> Result<()> {
+    let table = ensure_columns(table, &changes, &keep).await?;
+    let (url, before) = (table.table_url().clone(), table.version());
+    let leaves = format!("NOT ({belongs}) AND {}", not_older(spec));
+    let replaces = format!("({belongs}) AND {}", not_older(spec));
+    let (merged, _) = table
         .merge(changes, match_on_key(spec))
         .with_source_alias("source")
         .with_target_alias("target")
         .with_commit_properties(delta::with_markers([marker.clone()]))
-        .when_matched_delete(|delete| delete.predicate(resolved))
+        .when_matched_delete(|delete| delete.predicate(leaves))
         .and_then(|m| {
-            m.when_matched_update(|update| assign(update.predicate(not_older(spec)), &keep, |u, c, v| u.update(c, v)))
+            m.when_matched_update(|update| assign(update.predicate(replaces), &keep, |u, c, v| u.update(c, v)))
         })
         .and_then(|m| {
-            m.when_not_matched_insert(|insert| assign(insert.predicate(failing), &keep, |i, c, v| i.set(c, v)))
+            m.when_not_matched_insert(|insert| assign(insert.predicate(belongs), &keep, |i, c, v| i.set(c, v)))
         })
         .map_err(Error::delta(&url))?
         .await
