@@ -4,7 +4,7 @@ SHELL := /bin/bash
 
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/lakehouse/target
 LAKEHOUSE := $(CARGO_TARGET_DIR)/debug/lakehouse
-FUNCTIONS := seed-rds extract-rds write-bronze write-silver write-gold
+FUNCTIONS := seed-rds extract-rds write-bronze write-silver write-gold sync-catalog notify-slack
 LAMBDA_DIR := $(CARGO_TARGET_DIR)/lambda-arm64
 # cargo-lambda (with zig) lives in the tools virtualenv that scripts/python-env.sh makes.
 TOOLS = $(shell scripts/python-env.sh)/bin
@@ -30,6 +30,11 @@ build: ## Build every function as an arm64 Lambda zip and print the sizes
 	@for f in $(FUNCTIONS); do \
 		printf '  %-14s %s\n' $$f "$$(du -h $(LAMBDA_DIR)/$$f/bootstrap.zip | cut -f1)"; done
 
+.PHONY: deploy
+deploy: build ## Deploy with Terraform (needs AWS credentials): make deploy TFVARS=infra/examples/dev.tfvars
+	terraform -chdir=infra init
+	terraform -chdir=infra apply -var lambda_dist_dir=$(LAMBDA_DIR) $(if $(TFVARS),-var-file=$(abspath $(TFVARS)))
+
 .PHONY: watch
 watch: ## Serve the functions locally (cargo lambda watch) against the environment's lake
 	PATH="$(TOOLS):$$PATH" cargo lambda watch
@@ -44,9 +49,10 @@ fmt: ## Format the code
 	cargo fmt --all
 
 .PHONY: lint
-lint: ## Check formatting and clippy's lints
+lint: ## Check formatting, clippy's lints and the Terraform (checkov)
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
+	scripts/checkov.sh
 
 .PHONY: services
 services: ## Start the private MariaDB and the local AWS endpoint the tests use

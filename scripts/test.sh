@@ -17,6 +17,9 @@ else
   echo "test.sh: the Python tools could not be installed; tests that need them will say so" >&2
 fi
 
+# The Terraform test runs checkov too (it installs into its own virtualenv on first use).
+export LAKEHOUSE_TEST_CHECKOV=1
+
 AWS_ENDPOINT_URL="$(scripts/moto.sh start)"
 export AWS_ENDPOINT_URL AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
 export AWS_EC2_METADATA_DISABLED=true

@@ -2,7 +2,10 @@
 
 use std::path::PathBuf;
 
+use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use lakehouse_io::catalog::DEFAULT_PREFIX;
+use lakehouse_io::query::AsOf;
 
 /// A serverless lakehouse, run locally: MySQL or SQLite → Bronze, Silver and Gold Delta tables.
 #[derive(Debug, Parser)]
@@ -40,6 +43,11 @@ pub struct Places {
     /// ./pipelines/shop does not exist.
     #[arg(long, global = true, env = "LAKEHOUSE_PIPELINE")]
     pub pipeline: Option<PathBuf>,
+
+    /// A Slack incoming webhook for alerts (quarantined files and rows); without one, alerts are
+    /// printed on stderr.
+    #[arg(long, global = true, env = "LAKEHOUSE_SLACK_WEBHOOK_URL", hide_env_values = true)]
+    pub slack_webhook: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -58,8 +66,13 @@ pub enum Command {
     Run,
     /// Seed, run, simulate activity, run again, and show what the lakehouse holds.
     Demo(SeedArgs),
-    /// Run SQL over the lake; tables are named bronze.orders, silver.orders, gold.daily_sales, …
+    /// Run SQL over the lake (tables bronze.orders, silver.orders, gold.daily_sales, …), as it is
+    /// now or as it was (--as-of, --version), or in Athena (--athena).
     Query(QueryArgs),
+    /// Register every Delta table in the local catalog, or with --glue in the Glue Data Catalog.
+    Catalog(CatalogArgs),
+    /// List the catalog's tables (local, or --glue) with location, version and row count.
+    Tables(GlueArgs),
     /// Each table's Delta version and row count, and each source table's watermark.
     Status,
 }
@@ -82,11 +95,59 @@ pub struct SeedArgs {
 
 #[derive(Debug, Args)]
 pub struct QueryArgs {
-    /// The SQL to run (DataFusion dialect).
+    /// The SQL to run (DataFusion's dialect locally, Trino's in Athena).
     pub sql: String,
     /// How to print the result.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    /// Read every table as it was at this time: 2026-11-26T09:30:00Z, or a date for its midnight UTC.
+    #[arg(long, value_parser = parse_time, conflicts_with = "athena")]
+    pub as_of: Option<DateTime<Utc>>,
+    /// Read one table at a version: --version silver.orders=3 (repeatable; wins over --as-of).
+    #[arg(long = "version", value_name = "TABLE=VERSION", value_parser = AsOf::parse_version, conflicts_with = "athena")]
+    pub versions: Vec<(String, u64)>,
+    /// Run the SQL in Athena, over the tables registered in Glue, instead of locally.
+    #[arg(long)]
+    pub athena: bool,
+    /// The Athena workgroup (it holds the results location).
+    #[arg(long, env = "LAKEHOUSE_ATHENA_WORKGROUP", default_value = "primary", requires = "athena")]
+    pub workgroup: String,
+    /// The Glue database unqualified table names resolve in, e.g. lakehouse_gold.
+    #[arg(long, env = "LAKEHOUSE_ATHENA_DATABASE", requires = "athena")]
+    pub database: Option<String>,
+    /// How long to wait for Athena, in seconds.
+    #[arg(long, default_value_t = 600, requires = "athena")]
+    pub timeout: u64,
+}
+
+/// Which catalog: the local one, or Glue's.
+#[derive(Debug, Args)]
+pub struct GlueArgs {
+    /// Use the AWS Glue Data Catalog, reached through the usual AWS environment.
+    #[arg(long)]
+    pub glue: bool,
+    /// Catalog databases are <prefix>bronze, <prefix>silver, <prefix>gold, <prefix>quarantine.
+    #[arg(long, env = "LAKEHOUSE_GLUE_DATABASE_PREFIX", default_value = DEFAULT_PREFIX)]
+    pub prefix: String,
+}
+
+#[derive(Debug, Args)]
+pub struct CatalogArgs {
+    #[command(flatten)]
+    pub catalog: GlueArgs,
+    /// A Glue crawler to start after registering (one already running is fine).
+    #[arg(long, env = "LAKEHOUSE_GLUE_CRAWLER", requires = "glue")]
+    pub crawler: Option<String>,
+}
+
+/// A time as RFC 3339, or a date meaning its midnight UTC.
+fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
+    if let Ok(time) = DateTime::parse_from_rfc3339(text) {
+        return Ok(time.with_timezone(&Utc));
+    }
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map(|day| day.and_time(chrono::NaiveTime::MIN).and_utc())
+        .map_err(|_| format!("{text:?}: expected a time like 2026-11-26T09:30:00Z or a date like 2026-11-26"))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -10,6 +10,8 @@ use arrow::record_batch::RecordBatch;
 use arrow::util::pretty::pretty_format_batches;
 use indicatif::{ProgressBar, ProgressStyle};
 use lakehouse_core::Pipeline;
+use lakehouse_io::catalog::glue::CrawlerRun;
+use lakehouse_io::catalog::{Listed, SyncReport};
 use lakehouse_io::source::SeedReport;
 use lakehouse_io::stages::quarantine::quarantined_files;
 use lakehouse_io::stages::{ExtractReport, GoldReport, IngestReport, PassReport, TableRefine};
@@ -136,6 +138,38 @@ pub fn status(status: &Status) -> Result<()> {
         println!("{:<14} {watermark:<25} {key}", w.table);
     }
     Ok(())
+}
+
+pub fn catalog(report: &SyncReport) {
+    println!(
+        "catalog: {} created, {} updated, {} unchanged",
+        report.created.len(),
+        report.updated.len(),
+        report.unchanged.len()
+    );
+    for (what, tables) in [("created", &report.created), ("updated", &report.updated)] {
+        for table in tables {
+            println!("  {what} {table}");
+        }
+    }
+}
+
+pub fn crawler(name: &str, run: CrawlerRun) {
+    let outcome = match run {
+        CrawlerRun::Started => "started",
+        CrawlerRun::AlreadyRunning => "already running; its run will see the changes",
+        CrawlerRun::Throttled => "throttled; the next run will see the changes",
+    };
+    println!("crawler {name}: {outcome}");
+}
+
+pub fn tables(listed: &[Listed]) {
+    println!("{:<28} {:<14} {:>8} {:>10}  location", "database", "table", "version", "rows");
+    for t in listed {
+        let version = t.version.map_or_else(|| "-".to_owned(), |v| v.to_string());
+        let rows = t.rows.map_or_else(|| "-".to_owned(), |r| r.to_string());
+        println!("{:<28} {:<14} {version:>8} {rows:>10}  {}", t.database, t.name, t.location);
+    }
 }
 
 /// Quarantined rows counted by table and rule, and quarantined files with their reasons.

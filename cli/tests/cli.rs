@@ -31,6 +31,11 @@ fn the_demo_runs_on_the_embedded_defaults_and_shows_every_layer() {
         "stdout:\n{stdout}\nstderr:\n{}",
         text(&out.stderr)
     );
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("alert: Rows quarantined in") && stderr.contains("break the rule"),
+        "the quarantine alert, on stderr without a webhook:\n{stderr}"
+    );
     for expected in [
         "Pass 1",
         "Pass 2",
@@ -56,6 +61,54 @@ fn the_demo_runs_on_the_embedded_defaults_and_shows_every_layer() {
     assert_eq!(text(&json.stdout).trim(), "{\"one\":1}");
     let status = lakehouse(dir.path(), &["status"]);
     assert!(text(&status.stdout).contains("watermark"), "{}", text(&status.stdout));
+
+    catalog_and_time_travel_on(dir.path());
+}
+
+/// After the demo: the local catalog is current, Glue (the local endpoint) takes every table,
+/// and both list the same tables; time travel flags are checked and name what is wrong.
+fn catalog_and_time_travel_on(dir: &std::path::Path) {
+    let local = lakehouse(dir, &["catalog"]);
+    assert!(local.status.success(), "{}", text(&local.stderr));
+    assert!(
+        text(&local.stdout).starts_with("catalog: 0 created, 0 updated"),
+        "the demo keeps the local catalog: {}",
+        text(&local.stdout)
+    );
+    let prefix = format!("cli{}_", std::process::id());
+    let glue = lakehouse(dir, &["catalog", "--glue", "--prefix", &prefix]);
+    assert!(glue.status.success(), "{}", text(&glue.stderr));
+    assert!(text(&glue.stdout).contains(&format!("created {prefix}silver.orders")), "{}", text(&glue.stdout));
+    let again = lakehouse(dir, &["catalog", "--glue", "--prefix", &prefix]);
+    assert!(text(&again.stdout).starts_with("catalog: 0 created, 0 updated"), "{}", text(&again.stdout));
+
+    let listed = |glue: bool| {
+        let mut args = vec!["tables", "--prefix", &prefix];
+        if glue {
+            args.push("--glue");
+        }
+        let out = lakehouse(dir, &args);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    let (in_lake, in_glue) = (listed(false), listed(true));
+    assert!(in_lake.contains(&format!("{prefix}gold")) && in_lake.contains("daily_sales"), "{in_lake}");
+    let sorted = |text: &str| {
+        let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+        lines.sort();
+        lines
+    };
+    assert_eq!(sorted(&in_lake), sorted(&in_glue), "Glue lists what the lake holds");
+
+    let beyond = lakehouse(
+        dir,
+        &["query", "SELECT COUNT(*) FROM silver.orders", "--version", "silver.orders=999"],
+    );
+    assert_one_clear_line(&beyond, &["silver.orders has no version 999"]);
+    let garbled = lakehouse(dir, &["query", "SELECT 1", "--as-of", "yesterday"]);
+    assert!(text(&garbled.stderr).contains("2026-11-26"), "{}", text(&garbled.stderr));
+    let before_anything = lakehouse(dir, &["query", "SELECT COUNT(*) FROM silver.orders", "--as-of", "2000-01-01"]);
+    assert_one_clear_line(&before_anything, &["silver.orders"]);
 }
 
 /// One line on stderr, naming the problem, and a failure exit code.
@@ -110,4 +163,27 @@ fn an_invalid_pipeline_is_named_with_its_file() {
     .unwrap();
     let out = lakehouse(dir.path(), &["--pipeline", dir.path().to_str().unwrap(), "refine"]);
     assert_one_clear_line(&out, &["pipeline.toml", "table t", "no key"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_a_webhook_the_quarantine_alerts_go_to_slack() {
+    let webhook = lakehouse_testkit::webhook::Webhook::start("/services/T1/B1/cli", vec![]).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_lakehouse"))
+        .current_dir(dir.path())
+        .args(["demo", "--customers", "60", "--products", "20", "--orders", "100"])
+        .env_remove("LAKEHOUSE_SOURCE_URL")
+        .env_remove("LAKEHOUSE_LAKE")
+        .env("LAKEHOUSE_SLACK_WEBHOOK_URL", &webhook.url)
+        .output()
+        .expect("the binary runs");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(!text(&out.stderr).contains("alert:"), "sent, not printed: {}", text(&out.stderr));
+    let received = webhook.received();
+    assert!(!received.is_empty());
+    for message in &received {
+        assert_eq!(message.path, "/services/T1/B1/cli");
+        let header = message.body["blocks"][0]["text"]["text"].as_str().unwrap();
+        assert!(header.starts_with("Rows quarantined in "), "{header}");
+    }
 }

@@ -1,6 +1,7 @@
 //! End-to-end tests: the whole pipeline against a real MariaDB (and SQLite), with every Silver
 //! and Gold table compared row by row against the contract's reference views.
 
+mod catalog_query;
 mod contract;
 mod idempotence;
 mod independent_reader;

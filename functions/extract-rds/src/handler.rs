@@ -35,6 +35,7 @@ pub async fn function_handler(_event: LambdaEvent<Value>, settings: &Settings) -
     let Lakehouse { lake, pipeline } = &settings.lakehouse;
     let report = stages::extract(&settings.source, lake, pipeline, settings.options).await?;
     tracing::info!(rows = report.rows(), files = report.files().count(), "extraction done");
+    crate::metrics().extract(&report);
     serde_json::to_value(report).map_err(|e| FunctionError::config(e.to_string()))
 }
 

@@ -1,10 +1,10 @@
 //! The `extract-rds` Lambda function.
 
-use lambda_runtime::{Error, run, service_fn};
+use lambda_runtime::Error;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lakehouse_lambda::init_logging();
     let settings = extract_rds::Settings::from_env(&lakehouse_lambda::aws().await).await?;
-    run(service_fn(|event| extract_rds::function_handler(event, &settings))).await
+    lakehouse_lambda::serve(extract_rds::metrics(), |event| extract_rds::function_handler(event, &settings)).await
 }

@@ -14,7 +14,8 @@ use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse};
 use lakehouse_io::stages::{IngestReport, LandingFile, ingest_files};
 use lakehouse_io::{Lake, Layer};
 use lakehouse_lambda::landing::{self, Content, Delivery};
-use lakehouse_lambda::{FunctionError, Lakehouse};
+use lakehouse_io::alert;
+use lakehouse_lambda::{FunctionError, Lakehouse, notices};
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 
@@ -30,6 +31,8 @@ pub async fn function_handler(event: LambdaEvent<Value>, lakehouse: &Lakehouse) 
         failed = outcome.failed.len(),
         "bronze ingest done"
     );
+    crate::metrics().ingest(&outcome.report);
+    notices::log(&alert::quarantined_files(&outcome.report, Some("write-bronze")));
     if through_sqs {
         let mut response = SqsBatchResponse::default();
         response.batch_item_failures = outcome

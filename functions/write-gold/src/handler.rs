@@ -1,6 +1,6 @@
 //! One pass per invocation, whatever the triggering event: the stage itself knows what is new.
 
-use lakehouse_io::stages;
+use lakehouse_io::{stages, status};
 use lakehouse_lambda::{FunctionError, Lakehouse};
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
@@ -9,6 +9,9 @@ pub async fn function_handler(_event: LambdaEvent<Value>, lakehouse: &Lakehouse)
     let Lakehouse { lake, pipeline } = lakehouse;
     let report = stages::build_gold(lake, pipeline).await?;
     tracing::info!(tables = report.len(), "gold built");
+    let metrics = crate::metrics();
+    metrics.gold(&report);
+    metrics.freshness(&status::newest_changes(lake, pipeline).await?);
     serde_json::to_value(report).map_err(|e| FunctionError::config(e.to_string()))
 }
 

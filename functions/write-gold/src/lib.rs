@@ -3,3 +3,8 @@
 pub mod handler;
 
 pub use handler::function_handler;
+
+/// The function's metrics, by its name.
+pub fn metrics() -> lakehouse_lambda::Metrics {
+    lakehouse_lambda::Metrics::new("write-gold")
+}

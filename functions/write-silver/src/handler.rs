@@ -1,7 +1,7 @@
 //! One pass per invocation, whatever the triggering event: the stage itself knows what is new.
 
-use lakehouse_io::stages;
-use lakehouse_lambda::{FunctionError, Lakehouse};
+use lakehouse_io::{alert, stages, status};
+use lakehouse_lambda::{FunctionError, Lakehouse, notices};
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 
@@ -9,6 +9,10 @@ pub async fn function_handler(_event: LambdaEvent<Value>, lakehouse: &Lakehouse)
     let Lakehouse { lake, pipeline } = lakehouse;
     let report = stages::refine(lake, pipeline).await?;
     tracing::info!(tables = report.len(), "silver refined");
+    let metrics = crate::metrics();
+    metrics.refine(&report);
+    metrics.freshness(&status::newest_changes(lake, pipeline).await?);
+    notices::log(&alert::quarantined_rows(&report, Some("write-silver")));
     serde_json::to_value(report).map_err(|e| FunctionError::config(e.to_string()))
 }
 

@@ -1,10 +1,10 @@
 //! The `write-silver` Lambda function.
 
-use lambda_runtime::{Error, run, service_fn};
+use lambda_runtime::Error;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lakehouse_lambda::init_logging();
     let lakehouse = lakehouse_lambda::Lakehouse::from_env()?;
-    run(service_fn(|event| write_silver::function_handler(event, &lakehouse))).await
+    lakehouse_lambda::serve(write_silver::metrics(), |event| write_silver::function_handler(event, &lakehouse)).await
 }

@@ -38,6 +38,10 @@ pub enum Error {
     #[error("does not fit the table: {0}")]
     Incompatible(String),
 
+    /// A column cannot be described in the catalog.
+    #[error("column {column}: {reason}")]
+    Catalog { column: String, reason: String },
+
     /// An Arrow computation failed.
     #[error(transparent)]
     Arrow(#[from] arrow::error::ArrowError),

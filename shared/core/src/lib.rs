@@ -3,6 +3,7 @@
 //! an object store or AWS; the `lakehouse-io` crate does that and calls into this one.
 
 pub mod bronze;
+pub mod catalog;
 pub mod cursor;
 pub mod decimal;
 pub mod error;

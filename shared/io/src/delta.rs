@@ -12,6 +12,7 @@ use deltalake::kernel::transaction::{CommitBuilder, CommitProperties, Transactio
 use deltalake::protocol::{DeltaOperation, SaveMode};
 use deltalake::{DeltaTable, DeltaTableBuilder, DeltaTableError, Path};
 use futures::TryStreamExt;
+use object_store::ObjectStoreExt;
 use url::Url;
 
 use crate::error::{Error, Result};
@@ -61,10 +62,21 @@ pub async fn marker(table: &DeltaTable, app_id: &str) -> Result<Option<i64>> {
         .map_err(Error::delta(table.table_url()))
 }
 
-/// Commit properties recording `markers` (app id, version) atomically with the data.
-pub fn with_markers(markers: impl IntoIterator<Item = (String, i64)>) -> CommitProperties {
+/// Commit properties recording `markers` (app id, version) atomically with the data of a commit
+/// on `table`.
+///
+/// A commit that creates the table must not be retried by delta-rs: when another writer created
+/// version 0 first, delta-rs 1.1 re-bases the loser on the latest version without checking it
+/// for conflicts, so the same marker could be committed twice. With no retries the loser fails
+/// with a conflict instead, and the caller re-reads the table and finds the marker.
+pub fn with_markers(table: &DeltaTable, markers: impl IntoIterator<Item = (String, i64)>) -> CommitProperties {
     let transactions: Vec<Transaction> = markers.into_iter().map(|(app, v)| Transaction::new(app, v)).collect();
-    CommitProperties::default().with_application_transactions(transactions)
+    let properties = CommitProperties::default().with_application_transactions(transactions);
+    if table.version().is_none() {
+        properties.with_max_retries(0)
+    } else {
+        properties
+    }
 }
 
 /// Commits `markers` alone, for a stage whose work turned out to change no data (delta-rs skips
@@ -76,7 +88,7 @@ pub async fn commit_markers(table: &DeltaTable, markers: impl IntoIterator<Item 
         partition_by: None,
         predicate: None,
     };
-    CommitBuilder::from(with_markers(markers))
+    CommitBuilder::from(with_markers(table, markers))
         .build(Some(state), table.log_store(), operation)
         .await
         .map(drop)
@@ -124,6 +136,17 @@ pub async fn added_files(table: &DeltaTable, after: u64, upto: u64) -> Result<Op
         }
     }
     Ok(Some(files))
+}
+
+/// When `version` was committed, as delta-rs's time travel reckons it (the commit file's
+/// modification time); `None` if that commit is no longer in the log.
+pub async fn commit_time(table: &DeltaTable, version: u64) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+    let path = Path::from(format!("_delta_log/{version:020}.json"));
+    match table.log_store().object_store(None).head(&path).await {
+        Ok(meta) => Ok(Some(meta.last_modified)),
+        Err(object_store::Error::NotFound { .. }) => Ok(None),
+        Err(e) => Err(Error::object(format!("{}{path}", table.table_url()))(e)),
+    }
 }
 
 /// A DataFusion session for the lakehouse's SQL: the layers as schemas (`silver.orders`).

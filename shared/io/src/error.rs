@@ -68,6 +68,30 @@ pub enum Error {
     #[error("state {path}: {reason}")]
     State { path: String, reason: String },
 
+    /// A call to an AWS service failed; `reason` is the service's own message.
+    #[error("{service} {operation}: {reason}")]
+    Aws {
+        service: &'static str,
+        operation: String,
+        reason: String,
+    },
+
+    /// An Athena query ended without results.
+    #[error("athena query {query_id} {state}: {reason}")]
+    Athena {
+        query_id: String,
+        state: String,
+        reason: String,
+    },
+
+    /// An alert could not be delivered. Never carries the webhook URL.
+    #[error("alert not delivered: {0}")]
+    Alert(String),
+
+    /// A table or a version asked for is not in the lake.
+    #[error("{0}")]
+    NotFound(String),
+
     /// The pure engine refused something.
     #[error(transparent)]
     Core(#[from] lakehouse_core::Error),
@@ -94,6 +118,16 @@ impl Error {
     pub(crate) fn parquet(path: impl ToString) -> impl FnOnce(parquet::errors::ParquetError) -> Self {
         let path = path.to_string();
         move |source| Error::Parquet { path, source }
+    }
+
+    /// Maps an AWS SDK error to [`Error::Aws`] with the whole chain of causes in its reason.
+    pub(crate) fn aws<E: std::error::Error>(service: &'static str, operation: impl Into<String>) -> impl FnOnce(E) -> Self {
+        let operation = operation.into();
+        move |e| Error::Aws {
+            service,
+            operation,
+            reason: aws_sdk_glue::error::DisplayErrorContext(e).to_string(),
+        }
     }
 
     pub(crate) fn delta(table: impl ToString) -> impl FnOnce(deltalake::DeltaTableError) -> Self {

@@ -1,7 +1,11 @@
 //! The lakehouse's I/O: sources through sqlx, the lake through object_store, Delta tables
-//! through delta-rs, and the stages that tie them to the pure engine in `lakehouse-core`.
-//! The `lakehouse` command and every Lambda function are thin callers of this crate.
+//! through delta-rs, the Glue Data Catalog and Athena through the AWS SDK, and the stages that
+//! tie them to the pure engine in `lakehouse-core`. The `lakehouse` command and every Lambda
+//! function are thin callers of this crate.
 
+pub mod alert;
+pub mod athena;
+pub mod catalog;
 pub mod delta;
 pub mod error;
 pub mod lake;

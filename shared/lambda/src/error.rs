@@ -16,12 +16,14 @@ pub enum ErrorKind {
     Source,
     /// Reading or writing the lake failed, or another writer won every commit race.
     Lake,
+    /// Another AWS service (Glue, Athena, Slack's webhook) failed or throttled.
+    Service,
 }
 
 impl ErrorKind {
     /// Whether retrying the same event later can succeed.
     pub fn retryable(self) -> bool {
-        matches!(self, ErrorKind::Source | ErrorKind::Lake)
+        matches!(self, ErrorKind::Source | ErrorKind::Lake | ErrorKind::Service)
     }
 
     /// The stable `errorType` reported to Lambda, e.g. `Retryable.Source` or `Permanent.BadEvent`.
@@ -32,6 +34,7 @@ impl ErrorKind {
             ErrorKind::Pipeline => "Pipeline",
             ErrorKind::Source => "Source",
             ErrorKind::Lake => "Lake",
+            ErrorKind::Service => "Service",
         };
         let class = if self.retryable() { "Retryable" } else { "Permanent" };
         format!("{class}.{name}")
@@ -67,13 +70,18 @@ impl From<lakehouse_io::Error> for FunctionError {
     fn from(error: lakehouse_io::Error) -> Self {
         use lakehouse_io::Error as E;
         let kind = match &error {
-            E::SourceUrl { .. } | E::Lake { .. } => ErrorKind::Config,
+            E::SourceUrl { .. } | E::Lake { .. } | E::NotFound(_) => ErrorKind::Config,
+            E::Aws { .. } | E::Alert(_) => ErrorKind::Service,
             E::Connect { .. } | E::Source { .. } => ErrorKind::Source,
             E::Object { .. } | E::Parquet { .. } | E::Delta { .. } => ErrorKind::Lake,
             E::Query(datafusion_error) if datafusion_error.to_string().contains("Object Store") => ErrorKind::Lake,
-            E::SourceTable { .. } | E::Gold { .. } | E::Query(_) | E::State { .. } | E::Core(_) | E::Arrow(_) => {
-                ErrorKind::Pipeline
-            }
+            E::SourceTable { .. }
+            | E::Gold { .. }
+            | E::Query(_)
+            | E::State { .. }
+            | E::Core(_)
+            | E::Arrow(_)
+            | E::Athena { .. } => ErrorKind::Pipeline,
         };
         Self::new(kind, error.to_string())
     }

@@ -80,11 +80,12 @@ async fn build_one(lake: &Lake, ctx: &SessionContext, gold: &GoldSpec, inputs: &
     let batches = frame.collect().await?;
     let rows = batches.iter().map(|b| b.num_rows() as u64).sum();
     let url = table.table_url().clone();
+    let properties = delta::with_markers(&table, inputs.iter().cloned());
     let written = table
         .write(batches)
         .with_save_mode(SaveMode::Overwrite)
         .with_schema_mode(SchemaMode::Overwrite)
-        .with_commit_properties(delta::with_markers(inputs.iter().cloned()))
+        .with_commit_properties(properties)
         .await
         .map_err(Error::delta(&url))?;
     tracing::info!(table = %gold.name, rows, version = written.version().unwrap_or_default(), "gold written");

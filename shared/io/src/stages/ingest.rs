@@ -48,6 +48,8 @@ pub struct IngestReport {
     /// Files outside the pipeline's tables, left alone.
     pub files_ignored: Vec<String>,
     pub rows: u64,
+    /// Size of the landing files ingested.
+    pub bytes: u64,
 }
 
 impl IngestReport {
@@ -58,6 +60,7 @@ impl IngestReport {
         self.files_quarantined.extend(other.files_quarantined);
         self.files_ignored.extend(other.files_ignored);
         self.rows += other.rows;
+        self.bytes += other.bytes;
     }
 }
 
@@ -180,15 +183,17 @@ async fn ingest_once(lake: &Lake, table: &str, bronze: DeltaTable, files: &[Land
     let provider = StreamingTable::try_new(schema, vec![Arc::new(stream)])?;
     let plan = LogicalPlanBuilder::scan("landing", provider_as_source(Arc::new(provider)), None)?.build()?;
     let url = bronze.table_url().clone();
+    let properties = delta::with_markers(&bronze, markers);
     let written = bronze
         .write(Vec::new())
         .with_input_plan(plan)
         .with_save_mode(SaveMode::Append)
         .with_schema_mode(deltalake::operations::write::SchemaMode::Merge)
-        .with_commit_properties(delta::with_markers(markers))
+        .with_commit_properties(properties)
         .await
         .map_err(Error::delta(&url))?;
     report.files_ingested += accepted.len() as u64;
+    report.bytes += accepted.iter().map(|(f, _)| f.meta.size).sum::<u64>();
     report.rows += rows.load(Ordering::Relaxed);
     tracing::info!(
         table,

@@ -6,11 +6,13 @@
 //! in the same commit as its data, so a refine reads only the Bronze commits after that marker,
 //! a crash between the two merges is caught up by the next run, and a replay changes nothing.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use arrow::datatypes::{Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
-use datafusion::prelude::{DataFrame, SessionContext, cast, col};
+use datafusion::functions_aggregate::expr_fn::count;
+use datafusion::prelude::{DataFrame, SessionContext, cast, col, lit};
 use deltalake::DeltaTable;
 use deltalake::operations::write::SchemaMode;
 use deltalake::protocol::SaveMode;
@@ -41,6 +43,8 @@ pub struct TableRefine {
     pub changed_keys: u64,
     /// Of those, keys whose latest version breaks a rule.
     pub quarantined: u64,
+    /// The quarantined keys by the rule they break first.
+    pub quarantined_by_rule: BTreeMap<String, u64>,
     /// Of those, keys whose latest version is soft-deleted.
     pub deleted: u64,
     /// True when Silver was already up to date with Bronze.
@@ -154,7 +158,22 @@ async fn register_changes(
 
 async fn count_verdicts(changes: &DataFrame, report: &mut TableRefine) -> Result<()> {
     report.changed_keys = changes.clone().count().await? as u64;
-    report.quarantined = changes.clone().filter(col(FAILED_RULE).is_not_null())?.count().await? as u64;
+    let failing = changes
+        .clone()
+        .filter(col(FAILED_RULE).is_not_null())?
+        .aggregate(vec![col(FAILED_RULE)], vec![count(lit(1)).alias("n")])?
+        .collect()
+        .await?;
+    for batch in &failing {
+        let rules = arrow::array::cast::as_string_array(batch.column(0));
+        let counts = arrow::array::cast::as_primitive_array::<arrow::datatypes::Int64Type>(batch.column(1));
+        for (rule, n) in rules.iter().zip(counts.iter()) {
+            if let (Some(rule), Some(n)) = (rule, n) {
+                report.quarantined_by_rule.insert(rule.to_owned(), n as u64);
+            }
+        }
+    }
+    report.quarantined = report.quarantined_by_rule.values().sum();
     report.deleted = changes.clone().filter(col(DELETED))?.count().await? as u64;
     Ok(())
 }
@@ -201,13 +220,14 @@ async fn merge_latest(
 ) -> Result<()> {
     let table = ensure_columns(table, &changes, &keep).await?;
     let (url, before) = (table.table_url().clone(), table.version());
+    let properties = delta::with_markers(&table, [marker.clone()]);
     let leaves = format!("NOT ({belongs}) AND {}", not_older(spec));
     let replaces = format!("({belongs}) AND {}", not_older(spec));
     let (merged, _) = table
         .merge(changes, match_on_key(spec))
         .with_source_alias("source")
         .with_target_alias("target")
-        .with_commit_properties(delta::with_markers([marker.clone()]))
+        .with_commit_properties(properties)
         .when_matched_delete(|delete| delete.predicate(leaves))
         .and_then(|m| {
             m.when_matched_update(|update| assign(update.predicate(replaces), &keep, |u, c, v| u.update(c, v)))
