@@ -110,7 +110,12 @@ pub struct QueryArgs {
     #[arg(long)]
     pub athena: bool,
     /// The Athena workgroup (it holds the results location).
-    #[arg(long, env = "LAKEHOUSE_ATHENA_WORKGROUP", default_value = "primary", requires = "athena")]
+    #[arg(
+        long,
+        env = "LAKEHOUSE_ATHENA_WORKGROUP",
+        default_value = "primary",
+        requires = "athena"
+    )]
     pub workgroup: String,
     /// The Glue database unqualified table names resolve in, e.g. lakehouse_gold.
     #[arg(long, env = "LAKEHOUSE_ATHENA_DATABASE", requires = "athena")]

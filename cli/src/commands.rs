@@ -5,12 +5,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use lakehouse_core::Pipeline;
-use lakehouse_io::source::SeedSizes;
-use lakehouse_io::stages::{self, ExtractOptions, PassReport};
 use lakehouse_io::alert::{self, Incident, Notifier};
 use lakehouse_io::athena::{Athena, AthenaTarget};
 use lakehouse_io::catalog::{self, glue::Glue};
 use lakehouse_io::query::{self, AsOf};
+use lakehouse_io::source::SeedSizes;
+use lakehouse_io::stages::{self, ExtractOptions, PassReport};
 use lakehouse_io::{Lake, Source, SourceUrl, status};
 
 use crate::args::{Cli, Command, Places, QueryArgs, SeedArgs};

@@ -164,11 +164,17 @@ pub fn crawler(name: &str, run: CrawlerRun) {
 }
 
 pub fn tables(listed: &[Listed]) {
-    println!("{:<28} {:<14} {:>8} {:>10}  location", "database", "table", "version", "rows");
+    println!(
+        "{:<28} {:<14} {:>8} {:>10}  location",
+        "database", "table", "version", "rows"
+    );
     for t in listed {
         let version = t.version.map_or_else(|| "-".to_owned(), |v| v.to_string());
         let rows = t.rows.map_or_else(|| "-".to_owned(), |r| r.to_string());
-        println!("{:<28} {:<14} {version:>8} {rows:>10}  {}", t.database, t.name, t.location);
+        println!(
+            "{:<28} {:<14} {version:>8} {rows:>10}  {}",
+            t.database, t.name, t.location
+        );
     }
 }
 

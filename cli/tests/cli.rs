@@ -78,9 +78,17 @@ fn catalog_and_time_travel_on(dir: &std::path::Path) {
     let prefix = format!("cli{}_", std::process::id());
     let glue = lakehouse(dir, &["catalog", "--glue", "--prefix", &prefix]);
     assert!(glue.status.success(), "{}", text(&glue.stderr));
-    assert!(text(&glue.stdout).contains(&format!("created {prefix}silver.orders")), "{}", text(&glue.stdout));
+    assert!(
+        text(&glue.stdout).contains(&format!("created {prefix}silver.orders")),
+        "{}",
+        text(&glue.stdout)
+    );
     let again = lakehouse(dir, &["catalog", "--glue", "--prefix", &prefix]);
-    assert!(text(&again.stdout).starts_with("catalog: 0 created, 0 updated"), "{}", text(&again.stdout));
+    assert!(
+        text(&again.stdout).starts_with("catalog: 0 created, 0 updated"),
+        "{}",
+        text(&again.stdout)
+    );
 
     let listed = |glue: bool| {
         let mut args = vec!["tables", "--prefix", &prefix];
@@ -92,7 +100,10 @@ fn catalog_and_time_travel_on(dir: &std::path::Path) {
         text(&out.stdout)
     };
     let (in_lake, in_glue) = (listed(false), listed(true));
-    assert!(in_lake.contains(&format!("{prefix}gold")) && in_lake.contains("daily_sales"), "{in_lake}");
+    assert!(
+        in_lake.contains(&format!("{prefix}gold")) && in_lake.contains("daily_sales"),
+        "{in_lake}"
+    );
     let sorted = |text: &str| {
         let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
         lines.sort();
@@ -102,12 +113,24 @@ fn catalog_and_time_travel_on(dir: &std::path::Path) {
 
     let beyond = lakehouse(
         dir,
-        &["query", "SELECT COUNT(*) FROM silver.orders", "--version", "silver.orders=999"],
+        &[
+            "query",
+            "SELECT COUNT(*) FROM silver.orders",
+            "--version",
+            "silver.orders=999",
+        ],
     );
     assert_one_clear_line(&beyond, &["silver.orders has no version 999"]);
     let garbled = lakehouse(dir, &["query", "SELECT 1", "--as-of", "yesterday"]);
-    assert!(text(&garbled.stderr).contains("2026-11-26"), "{}", text(&garbled.stderr));
-    let before_anything = lakehouse(dir, &["query", "SELECT COUNT(*) FROM silver.orders", "--as-of", "2000-01-01"]);
+    assert!(
+        text(&garbled.stderr).contains("2026-11-26"),
+        "{}",
+        text(&garbled.stderr)
+    );
+    let before_anything = lakehouse(
+        dir,
+        &["query", "SELECT COUNT(*) FROM silver.orders", "--as-of", "2000-01-01"],
+    );
     assert_one_clear_line(&before_anything, &["silver.orders"]);
 }
 
@@ -167,7 +190,9 @@ fn an_invalid_pipeline_is_named_with_its_file() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn with_a_webhook_the_quarantine_alerts_go_to_slack() {
-    let webhook = lakehouse_testkit::webhook::Webhook::start("/services/T1/B1/cli", vec![]).await.unwrap();
+    let webhook = lakehouse_testkit::webhook::Webhook::start("/services/T1/B1/cli", vec![])
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_lakehouse"))
         .current_dir(dir.path())
@@ -178,7 +203,11 @@ async fn with_a_webhook_the_quarantine_alerts_go_to_slack() {
         .output()
         .expect("the binary runs");
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(!text(&out.stderr).contains("alert:"), "sent, not printed: {}", text(&out.stderr));
+    assert!(
+        !text(&out.stderr).contains("alert:"),
+        "sent, not printed: {}",
+        text(&out.stderr)
+    );
     let received = webhook.received();
     assert!(!received.is_empty());
     for message in &received {

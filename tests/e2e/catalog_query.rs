@@ -41,16 +41,26 @@ async fn sql_reads_every_layer_and_time_travel_returns_the_earlier_rows() -> Res
         versions: [("silver.orders".to_owned(), version)].into(),
         ..AsOf::default()
     };
-    assert_eq!(batches_as_text(&query_as_of(&h.lake, ORDERS, &at_version).await?)?, earlier);
+    assert_eq!(
+        batches_as_text(&query_as_of(&h.lake, ORDERS, &at_version).await?)?,
+        earlier
+    );
     let at_time = AsOf {
         time: Some(between),
         ..AsOf::default()
     };
-    assert_eq!(batches_as_text(&query_as_of(&h.lake, ORDERS, &at_time).await?)?, earlier);
+    assert_eq!(
+        batches_as_text(&query_as_of(&h.lake, ORDERS, &at_time).await?)?,
+        earlier
+    );
     for (table, (_, rows)) in &earlier_counts {
         let counted = query_as_of(&h.lake, &format!("SELECT COUNT(*) FROM {table}"), &at_time).await?;
         let counted = batches_as_text(&counted)?;
-        assert_eq!(counted[0][0].as_deref(), Some(rows.to_string().as_str()), "{table} as of {between}");
+        assert_eq!(
+            counted[0][0].as_deref(),
+            Some(rows.to_string().as_str()),
+            "{table} as of {between}"
+        );
     }
 
     // Asking for what is not there names it.
@@ -76,7 +86,9 @@ async fn sql_reads_every_layer_and_time_travel_returns_the_earlier_rows() -> Res
 async fn athena_queries_are_well_formed_and_every_result_row_is_read() -> Result<()> {
     let endpoint = lakehouse_testkit::aws::endpoint()?;
     let header = row(&["order_date", "revenue"]);
-    let data: Vec<serde_json::Value> = (1..=3).map(|d| row(&[&format!("2026-11-0{d}"), &format!("{d}0.50")])).collect();
+    let data: Vec<serde_json::Value> = (1..=3)
+        .map(|d| row(&[&format!("2026-11-0{d}"), &format!("{d}0.50")]))
+        .collect();
     let queued = serde_json::json!({
         "region": std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into()),
         "results": [{
@@ -123,7 +135,10 @@ async fn athena_queries_are_well_formed_and_every_result_row_is_read() -> Result
 }
 
 fn row(values: &[&str]) -> serde_json::Value {
-    let data: Vec<_> = values.iter().map(|v| serde_json::json!({ "VarCharValue": v })).collect();
+    let data: Vec<_> = values
+        .iter()
+        .map(|v| serde_json::json!({ "VarCharValue": v }))
+        .collect();
     serde_json::json!({ "Data": data })
 }
 

@@ -2,11 +2,11 @@
 //! the project's rules, with no provider and no cloud. With `LAKEHOUSE_TEST_CHECKOV=1`,
 //! `scripts/checkov.sh` runs as well and must pass.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use hcl_edit::expr::{Expression, ObjectKey, TraversalOperator};
+use hcl_edit::expr::{BinaryOperator, Expression, ObjectKey, TraversalOperator};
 use hcl_edit::structure::{Block, Body};
 
 /// Actions that take no resource-level permission, so their statements may name `"*"`.
@@ -22,8 +22,12 @@ const UNSCOPABLE_ACTIONS: &[&str] = &[
     "glue:ListCrawlers",
 ];
 
-/// Functions that have no crate under `functions/` yet but must be deployed.
-const EXTRA_FUNCTIONS: &[&str] = &["sync-catalog", "notify-slack"];
+/// Readers in `shared/lambda/src/config.rs` that functions call at cold start: the call as a
+/// function's source writes it, and the anchors that lead to its definition there.
+const SHARED_READERS: &[(&str, &[&str])] = &[
+    ("Lakehouse::from_env(", &["impl Lakehouse", "fn from_env("]),
+    ("source_from_env(", &["fn source_from_env("]),
+];
 
 // ---------------------------------------------------------------------------------------------
 // The configuration
@@ -101,6 +105,20 @@ fn local<'a>(infra: &'a [Block], key: &str) -> &'a Expression {
         .unwrap_or_else(|| panic!("no local.{key}"))
 }
 
+/// The value `expr` names when it is a plain `local.<key>`.
+fn local_ref<'a>(infra: &'a [Block], expr: &Expression) -> Option<&'a Expression> {
+    let Expression::Traversal(traversal) = expr else {
+        return None;
+    };
+    match (&traversal.expr, traversal.operators.as_slice()) {
+        (Expression::Variable(root), [key]) if root.as_str() == "local" => match key.value() {
+            TraversalOperator::GetAttr(key) => Some(local(infra, key.as_str())),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 /// An attribute's expression as written, e.g. `aws_sqs_queue.landing.arn` or `"JSON"`.
 fn text(body: &Body, key: &str) -> String {
     body.get_attribute(key)
@@ -154,12 +172,7 @@ fn collect_strings(infra: &[Block], expr: &Expression, found: &mut Vec<String>, 
         Expression::Conditional(conditional) => vec![&conditional.true_expr, &conditional.false_expr],
         Expression::FuncCall(call) => call.args.iter().collect(),
         Expression::ForExpr(for_expr) => vec![&for_expr.value_expr],
-        Expression::Traversal(traversal) => match (&traversal.expr, traversal.operators.first().map(|op| op.value())) {
-            (Expression::Variable(root), Some(TraversalOperator::GetAttr(key))) if root.as_str() == "local" => {
-                vec![local(infra, key.as_str())]
-            }
-            _ => vec![],
-        },
+        Expression::Traversal(_) => local_ref(infra, expr).into_iter().collect(),
         _ => vec![],
     };
     for expr in inner {
@@ -177,17 +190,207 @@ fn statements(document: &Body) -> Vec<&Body> {
     plain.chain(dynamic).collect()
 }
 
-/// Crate folders under `functions/` plus the functions without one.
+/// The keys a resource's `for_each` iterates: `local.functions` or another local object.
+fn for_each_keys(infra: &[Block], body: &Body) -> BTreeSet<String> {
+    let keys = text(body, "for_each");
+    let local_name = keys
+        .strip_prefix("local.")
+        .unwrap_or_else(|| panic!("for_each = {keys}: expected a local"));
+    object_keys(local(infra, local_name))
+}
+
+/// The crate folders under `functions/`: every one is a function to deploy.
 fn expected_functions() -> BTreeSet<String> {
     let dir = repo().join("functions");
-    let mut names: BTreeSet<String> = std::fs::read_dir(&dir)
+    std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|entry| entry.unwrap().path())
         .filter(|path| path.join("Cargo.toml").is_file())
         .map(|path| path.file_name().unwrap().to_string_lossy().into_owned())
-        .collect();
-    names.extend(EXTRA_FUNCTIONS.iter().map(|name| name.to_string()));
-    names
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// What the functions read at cold start, from their Rust sources
+// ---------------------------------------------------------------------------------------------
+
+/// The `.rs` files under `dir`, concatenated, each cut at its `#[cfg(test)]` (the tests module
+/// closes a file by convention): what runs in the Lambda, not what its tests set up.
+fn rust_sources(dir: &Path) -> String {
+    let mut files = vec![dir.to_path_buf()];
+    let mut sources = String::new();
+    while let Some(path) = files.pop() {
+        if path.is_dir() {
+            files.extend(std::fs::read_dir(&path).unwrap().map(|entry| entry.unwrap().path()));
+        } else if path.extension().is_some_and(|ext| ext == "rs") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            sources += text.split("#[cfg(test)]").next().unwrap_or_default();
+            sources += "\n";
+        }
+    }
+    sources
+}
+
+/// Whether `text` looks like an environment variable's name.
+fn is_variable_name(text: &str) -> bool {
+    !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// Every `X` of `required("X")` in `source` (not of `not_required("X")`).
+fn required_literals(source: &str) -> BTreeSet<String> {
+    let call = "required(\"";
+    source
+        .match_indices(call)
+        .filter(|(at, _)| !source[..*at].ends_with(|c: char| c.is_alphanumeric() || c == '_'))
+        .filter_map(|(at, _)| source[at + call.len()..].split_once('"'))
+        .map(|(name, _)| name.to_owned())
+        .collect()
+}
+
+/// Every `X` of a message `"X is not set"`: a variable read with `optional` that the code then
+/// reports missing (notify-slack's `LAKEHOUSE_SLACK_SECRET_ARN` without a local webhook URL).
+fn reported_missing(source: &str) -> BTreeSet<String> {
+    source
+        .match_indices(" is not set\"")
+        .filter_map(|(at, _)| source[..at].rsplit_once('"'))
+        .map(|(_, name)| name.to_owned())
+        .filter(|name| is_variable_name(name))
+        .collect()
+}
+
+/// The braced body that follows the `anchors`, found one after the other in `source`.
+fn body_after<'a>(source: &'a str, anchors: &[&str]) -> &'a str {
+    let mut at = 0;
+    for anchor in anchors {
+        at += source[at..]
+            .find(anchor)
+            .unwrap_or_else(|| panic!("{anchors:?}: no {anchor}"));
+    }
+    let open = at + source[at..].find('{').expect("a body");
+    let mut depth = 0;
+    for (offset, c) in source[open..].char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' if depth == 1 => return &source[open..=open + offset],
+            '}' => depth -= 1,
+            _ => {}
+        }
+    }
+    panic!("{anchors:?}: unbalanced braces")
+}
+
+/// The variables each function's cold start fails without: the `required("…")` in its crate,
+/// the variables it reports as "… is not set", and those of the shared readers it calls.
+fn required_variables() -> BTreeMap<String, BTreeSet<String>> {
+    let config = std::fs::read_to_string(repo().join("shared/lambda/src/config.rs")).unwrap();
+    expected_functions()
+        .into_iter()
+        .map(|function| {
+            let source = rust_sources(&repo().join("functions").join(&function).join("src"));
+            let mut variables = required_literals(&source);
+            variables.extend(reported_missing(&source));
+            for (call, definition) in SHARED_READERS {
+                if source.contains(call) {
+                    variables.extend(required_literals(body_after(&config, definition)));
+                }
+            }
+            (function, variables)
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// What Terraform sets on them, evaluated statically
+// ---------------------------------------------------------------------------------------------
+
+/// The variables an environment expression surely sets when `bound.0` (the `for` variable) is
+/// `bound.1` (a function): `merge` unites its arguments; a condition on the function is decided,
+/// one on anything else (`var.*`) keeps what both branches set; whatever comes from input
+/// variables (`lookup(var.function_environment, ...)`) or a `for` counts as not set.
+fn set_variables(infra: &[Block], expr: &Expression, bound: (&str, &str)) -> BTreeSet<String> {
+    match expr {
+        Expression::Object(_) => object_keys(expr)
+            .into_iter()
+            .filter(|key| is_variable_name(key))
+            .collect(),
+        Expression::Parenthesis(parenthesis) => set_variables(infra, parenthesis.inner(), bound),
+        Expression::Traversal(_) => local_ref(infra, expr)
+            .map(|value| set_variables(infra, value, bound))
+            .unwrap_or_default(),
+        Expression::FuncCall(call) if call.name.name.as_str() == "merge" => call
+            .args
+            .iter()
+            .flat_map(|arg| set_variables(infra, arg, bound))
+            .collect(),
+        Expression::Conditional(conditional) => {
+            let when_true = || set_variables(infra, &conditional.true_expr, bound);
+            let when_false = || set_variables(infra, &conditional.false_expr, bound);
+            match decide(infra, &conditional.cond_expr, bound) {
+                Some(true) => when_true(),
+                Some(false) => when_false(),
+                None => when_true().intersection(&when_false()).cloned().collect(),
+            }
+        }
+        _ => BTreeSet::new(),
+    }
+}
+
+/// A condition on the bound function: `==`, `!=` and `contains(<list>, ...)`; `None` otherwise.
+fn decide(infra: &[Block], expr: &Expression, bound: (&str, &str)) -> Option<bool> {
+    match expr {
+        Expression::Bool(value) => Some(*value.value()),
+        Expression::Parenthesis(parenthesis) => decide(infra, parenthesis.inner(), bound),
+        Expression::BinaryOp(op) => {
+            let (lhs, rhs) = (string(&op.lhs_expr, bound)?, string(&op.rhs_expr, bound)?);
+            match op.operator.value() {
+                BinaryOperator::Eq => Some(lhs == rhs),
+                BinaryOperator::NotEq => Some(lhs != rhs),
+                _ => None,
+            }
+        }
+        Expression::FuncCall(call) if call.name.name.as_str() == "contains" => {
+            let list = strings_of(infra, call.args.get(0)?, bound)?;
+            let item = string(call.args.get(1)?, bound)?;
+            Some(list.contains(&item))
+        }
+        _ => None,
+    }
+}
+
+/// A string literal, or the bound variable's value.
+fn string(expr: &Expression, bound: (&str, &str)) -> Option<String> {
+    match expr {
+        Expression::String(value) => Some(value.value().clone()),
+        Expression::Variable(variable) if variable.as_str() == bound.0 => Some(bound.1.to_owned()),
+        _ => None,
+    }
+}
+
+/// A list of strings, written out or in a local.
+fn strings_of(infra: &[Block], expr: &Expression, bound: (&str, &str)) -> Option<Vec<String>> {
+    match expr {
+        Expression::Array(array) => array.iter().map(|item| string(item, bound)).collect(),
+        Expression::Traversal(_) => strings_of(infra, local_ref(infra, expr)?, bound),
+        _ => None,
+    }
+}
+
+/// The variables `local.function_environment` (`{ for name in ... : name => ... }`) surely sets
+/// on `function`.
+fn terraform_environment(infra: &[Block], function: &str) -> BTreeSet<String> {
+    let Expression::ForExpr(for_expr) = local(infra, "function_environment") else {
+        panic!("local.function_environment: expected a for expression");
+    };
+    let var = for_expr.intro.value_var.as_str();
+    assert_eq!(
+        for_expr.key_expr.as_ref().map(|key| key.to_string().trim().to_owned()),
+        Some(var.to_owned()),
+        "local.function_environment: keyed by the function"
+    );
+    set_variables(infra, &for_expr.value_expr, (var, function))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -280,11 +483,7 @@ fn each_function_has_its_own_role() {
         let role = text(&policy.body, "role");
         if role.starts_with("aws_iam_role.function[") {
             assert_eq!(role, "aws_iam_role.function[each.key].id", "{}", name(policy));
-            let keys = text(&policy.body, "for_each");
-            let covered = match keys.as_str() {
-                "local.functions" => functions.clone(),
-                other => object_keys(local(&infra, other.trim_start_matches("local."))),
-            };
+            let covered = for_each_keys(&infra, &policy.body);
             assert_eq!(covered, functions, "{} must cover every function", name(policy));
         }
     }
@@ -451,6 +650,88 @@ fn functions_get_the_variables_and_layout_the_rust_side_reads() {
             "layer {layer}: {layers}"
         );
     }
+}
+
+#[test]
+fn every_environment_variable_a_function_reads_at_cold_start_is_set_on_it() {
+    let infra = infra();
+    let lambda = resource(&infra, "aws_lambda_function", "this");
+    assert_eq!(
+        text(nested(lambda, "environment"), "variables"),
+        "local.function_environment[each.key]"
+    );
+
+    let required = required_variables();
+    // The scan sees what the sources say: extract-rds reads the lake and the source.
+    for variable in ["LAKEHOUSE_LAKE", "LAKEHOUSE_SOURCE_URL"] {
+        assert!(required["extract-rds"].contains(variable), "scan: {required:?}");
+    }
+    let mut missing = Vec::new();
+    for (function, variables) in &required {
+        let set = terraform_environment(&infra, function);
+        assert!(
+            set.contains("LAKEHOUSE_METRICS_NAMESPACE"),
+            "{function}: evaluated environment {set:?}"
+        );
+        missing.extend(
+            variables
+                .difference(&set)
+                .map(|variable| format!("{function} needs {variable}")),
+        );
+    }
+    assert!(
+        missing.is_empty(),
+        "not set in infra/functions.tf's local.function_environment: {}",
+        missing.join(", ")
+    );
+}
+
+#[test]
+fn every_function_has_a_log_group_with_retention_and_an_alarm_on_errors() {
+    let infra = infra();
+    let functions = expected_functions();
+
+    // Each function logs to its own group, which keeps events for a set number of days.
+    let lambda = resource(&infra, "aws_lambda_function", "this");
+    assert_eq!(
+        text(nested(lambda, "logging_config"), "log_group"),
+        "aws_cloudwatch_log_group.function[each.key].name"
+    );
+    let group = resource(&infra, "aws_cloudwatch_log_group", "function");
+    assert_eq!(for_each_keys(&infra, group), functions, "a log group per function");
+    let retention = text(group, "retention_in_days");
+    let days = match retention.strip_prefix("var.") {
+        Some(variable) => text(&blocks(&infra, "variable", &[variable])[0].body, "default"),
+        None => retention.clone(),
+    };
+    assert!(
+        days.parse::<u32>().is_ok_and(|days| days > 0),
+        "log groups: retention_in_days = {retention} ({days})"
+    );
+
+    // An alarm on AWS/Lambda Errors for every function, acting on the alerts topic.
+    let mut watched = BTreeSet::new();
+    for alarm in blocks(&infra, "resource", &["aws_cloudwatch_metric_alarm"]) {
+        let body = &alarm.body;
+        if text(body, "namespace") != "\"AWS/Lambda\"" || text(body, "metric_name") != "\"Errors\"" {
+            continue;
+        }
+        assert_eq!(
+            text(body, "dimensions"),
+            "{ FunctionName = aws_lambda_function.this[each.key].function_name }",
+            "{}",
+            name(alarm)
+        );
+        assert_eq!(
+            text(body, "alarm_actions"),
+            "[aws_sns_topic.alerts.arn]",
+            "{}",
+            name(alarm)
+        );
+        watched.extend(for_each_keys(&infra, body));
+    }
+    let unwatched: Vec<_> = functions.difference(&watched).collect();
+    assert!(unwatched.is_empty(), "no alarm on Errors for {unwatched:?}");
 }
 
 #[test]

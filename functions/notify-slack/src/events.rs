@@ -17,8 +17,8 @@ use serde_json::Value;
 /// The incidents an event reports; an alarm returning to OK reports none.
 pub fn incidents(payload: Value, region: &str) -> Result<Vec<Incident>, FunctionError> {
     if payload.get("Records").is_some() {
-        let sns: SnsEvent = serde_json::from_value(payload)
-            .map_err(|e| FunctionError::bad_event(format!("not an SNS event: {e}")))?;
+        let sns: SnsEvent =
+            serde_json::from_value(payload).map_err(|e| FunctionError::bad_event(format!("not an SNS event: {e}")))?;
         return Ok(sns
             .records
             .into_iter()
@@ -26,7 +26,9 @@ pub fn incidents(payload: Value, region: &str) -> Result<Vec<Incident>, Function
             .collect());
     }
     if payload.get("awslogs").is_some() {
-        let logs: LogsEvent = serde_json::from_value(payload)
+        // The payload's decoder borrows from its input, so it reads from text, not from a Value.
+        let text = payload.to_string();
+        let logs: LogsEvent = serde_json::from_str(&text)
             .map_err(|e| FunctionError::bad_event(format!("not a CloudWatch Logs payload: {e}")))?;
         let data = logs.aws_logs.data;
         let function = data.log_group.strip_prefix("/aws/lambda/").map(str::to_owned);
@@ -45,8 +47,8 @@ pub fn incidents(payload: Value, region: &str) -> Result<Vec<Incident>, Function
         return Ok(from_destination(&payload, region).into_iter().collect());
     }
     if payload.get("kind").is_some() && payload.get("title").is_some() {
-        let incident: Incident = serde_json::from_value(payload)
-            .map_err(|e| FunctionError::bad_event(format!("not an incident: {e}")))?;
+        let incident: Incident =
+            serde_json::from_value(payload).map_err(|e| FunctionError::bad_event(format!("not an incident: {e}")))?;
         return Ok(vec![incident]);
     }
     Err(FunctionError::bad_event(
@@ -70,7 +72,11 @@ fn from_sns(message: &str, subject: Option<&str>, at: DateTime<Utc>, region: &st
 fn from_alarm(alarm: &Value, region: &str) -> Option<Incident> {
     let text = |key: &str| alarm.get(key).and_then(Value::as_str).unwrap_or_default();
     if text("NewStateValue") != "ALARM" {
-        tracing::info!(alarm = text("AlarmName"), state = text("NewStateValue"), "alarm state change ignored");
+        tracing::info!(
+            alarm = text("AlarmName"),
+            state = text("NewStateValue"),
+            "alarm state change ignored"
+        );
         return None;
     }
     let name = text("AlarmName");
@@ -116,7 +122,10 @@ fn from_destination(record: &Value, region: &str) -> Option<Incident> {
     );
     Some(Incident {
         function: Some(name.clone()),
-        since: record["timestamp"].as_str().and_then(parse_time).unwrap_or_else(Utc::now),
+        since: record["timestamp"]
+            .as_str()
+            .and_then(parse_time)
+            .unwrap_or_else(Utc::now),
         link: Some(log_group_link(region, &format!("/aws/lambda/{name}"))),
         ..Incident::new(IncidentKind::FailedInvocation, format!("{name} failed"), detail)
     })

@@ -31,7 +31,12 @@ pub async fn function_handler(event: LambdaEvent<Value>, notifier: &Notifier) ->
     let incidents = events::incidents(event.payload, &region)?;
     let received = incidents.len();
     let notified = notifier.notify(incidents).await?;
-    tracing::info!(received, sent = notified.sent, suppressed = notified.suppressed, "incidents notified");
+    tracing::info!(
+        received,
+        sent = notified.sent,
+        suppressed = notified.suppressed,
+        "incidents notified"
+    );
     serde_json::to_value(notified).map_err(|e| FunctionError::config(e.to_string()))
 }
 
@@ -57,7 +62,10 @@ mod tests {
     }
 
     fn notifier(webhook: &Webhook) -> Notifier {
-        Notifier::new(Sink::Slack(Slack::new(webhook.url.clone()).unwrap()), Duration::from_secs(60))
+        Notifier::new(
+            Sink::Slack(Slack::new(webhook.url.clone()).unwrap()),
+            Duration::from_secs(60),
+        )
     }
 
     /// The text of the field labelled `label` in a message's first section.
@@ -85,10 +93,23 @@ mod tests {
         assert_eq!(header(message), "Alarm lakehouse-dev-write-silver-errors");
         assert_eq!(field(message, "Where"), "function `lakehouse-dev-write-silver`");
         assert_eq!(field(message, "Since"), "2026-11-26 10:06:10 UTC");
-        assert!(message["blocks"][2]["text"]["text"].as_str().unwrap().starts_with("Threshold Crossed"));
+        assert!(
+            message["blocks"][2]["text"]["text"]
+                .as_str()
+                .unwrap()
+                .starts_with("Threshold Crossed")
+        );
         let link = message["blocks"][3]["elements"][0]["text"].as_str().unwrap();
-        assert!(link.contains("#alarmsV2:alarm/lakehouse%2Ddev%2Dwrite%2Dsilver%2Derrors"), "{link}");
-        assert!(message["text"].as_str().unwrap().contains("lakehouse-dev-write-silver-errors"));
+        assert!(
+            link.contains("#alarmsV2:alarm/lakehouse%2Ddev%2Dwrite%2Dsilver%2Derrors"),
+            "{link}"
+        );
+        assert!(
+            message["text"]
+                .as_str()
+                .unwrap()
+                .contains("lakehouse-dev-write-silver-errors")
+        );
         Ok(())
     }
 
@@ -102,12 +123,25 @@ mod tests {
         assert_eq!(header(quarantine), "Rows quarantined in orders");
         assert_eq!(field(quarantine, "Where"), "function `write-silver`, table `orders`");
         assert_eq!(field(quarantine, "Count"), "3 rows");
-        assert!(quarantine["blocks"][2]["text"]["text"].as_str().unwrap().contains("status_known"));
+        assert!(
+            quarantine["blocks"][2]["text"]["text"]
+                .as_str()
+                .unwrap()
+                .contains("status_known")
+        );
         let error = &received[1].body;
         assert_eq!(header(error), "Error in lakehouse-dev-write-silver: invocation failed");
-        assert!(error["blocks"][2]["text"]["text"].as_str().unwrap().contains("commit failed"));
+        assert!(
+            error["blocks"][2]["text"]["text"]
+                .as_str()
+                .unwrap()
+                .contains("commit failed")
+        );
         let link = error["blocks"][3]["elements"][0]["text"].as_str().unwrap();
-        assert!(link.contains("log-group/$252Faws$252Flambda$252Flakehouse-dev-write-silver"), "{link}");
+        assert!(
+            link.contains("log-group/$252Faws$252Flambda$252Flakehouse-dev-write-silver"),
+            "{link}"
+        );
         Ok(())
     }
 
@@ -119,8 +153,16 @@ mod tests {
         assert_eq!(header(message), "lakehouse-dev-extract-rds failed");
         assert_eq!(field(message, "Where"), "function `lakehouse-dev-extract-rds`");
         let detail = message["blocks"][2]["text"]["text"].as_str().unwrap();
-        assert!(detail.starts_with("Retryable.Source after 3 attempts (RetriesExhausted)"), "{detail}");
-        assert!(message["blocks"][3]["elements"][0]["text"].as_str().unwrap().contains("eu-west-1"));
+        assert!(
+            detail.starts_with("Retryable.Source after 3 attempts (RetriesExhausted)"),
+            "{detail}"
+        );
+        assert!(
+            message["blocks"][3]["elements"][0]["text"]
+                .as_str()
+                .unwrap()
+                .contains("eu-west-1")
+        );
         Ok(())
     }
 

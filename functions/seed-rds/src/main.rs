@@ -6,5 +6,8 @@ use lambda_runtime::Error;
 async fn main() -> Result<(), Error> {
     lakehouse_lambda::init_logging();
     let settings = seed_rds::Settings::from_env(&lakehouse_lambda::aws().await).await?;
-    lakehouse_lambda::serve(seed_rds::metrics(), |event| seed_rds::function_handler(event, &settings)).await
+    lakehouse_lambda::serve(seed_rds::metrics(), |event| {
+        seed_rds::function_handler(event, &settings)
+    })
+    .await
 }

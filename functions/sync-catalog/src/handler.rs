@@ -22,7 +22,10 @@ pub struct Catalog {
 impl Catalog {
     pub fn from_env(aws: &SdkConfig) -> Result<Self, FunctionError> {
         let prefix = optional("LAKEHOUSE_GLUE_DATABASE_PREFIX").unwrap_or_else(|| DEFAULT_PREFIX.to_owned());
-        if !prefix.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
+        if !prefix
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        {
             return Err(FunctionError::config(format!(
                 "LAKEHOUSE_GLUE_DATABASE_PREFIX: {prefix:?} may hold only lowercase letters, digits and _"
             )));
@@ -103,7 +106,13 @@ mod tests {
 
     /// Each column of a Glue table, with its type.
     async fn glue_columns(database: &str, table: &str) -> Result<Vec<(String, String)>> {
-        let found = glue().await.get_table().database_name(database).name(table).send().await?;
+        let found = glue()
+            .await
+            .get_table()
+            .database_name(database)
+            .name(table)
+            .send()
+            .await?;
         let table = found.table.expect("a table");
         Ok(table
             .storage_descriptor()
@@ -186,7 +195,12 @@ mod tests {
             let catalog = catalog(None).await;
             function_handler(event(SCHEDULED), &lakehouse, &catalog).await?;
             let silver = format!("{}silver", catalog.prefix);
-            assert!(!glue_columns(&silver, "customers").await?.iter().any(|(n, _)| n == "loyalty_tier"));
+            assert!(
+                !glue_columns(&silver, "customers")
+                    .await?
+                    .iter()
+                    .any(|(n, _)| n == "loyalty_tier")
+            );
 
             h.source
                 .execute_all(&[
@@ -240,7 +254,9 @@ mod tests {
             crawler: Some("no-such-crawler".into()),
             ..catalog
         };
-        let error = function_handler(event(SCHEDULED), &lakehouse, &missing).await.unwrap_err();
+        let error = function_handler(event(SCHEDULED), &lakehouse, &missing)
+            .await
+            .unwrap_err();
         assert_eq!(error.kind, ErrorKind::Config);
         assert!(error.message.contains("no-such-crawler"), "{}", error.message);
         h.cleanup().await

@@ -11,10 +11,10 @@
 use std::collections::BTreeMap;
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse};
+use lakehouse_io::alert;
 use lakehouse_io::stages::{IngestReport, LandingFile, ingest_files};
 use lakehouse_io::{Lake, Layer};
 use lakehouse_lambda::landing::{self, Content, Delivery};
-use lakehouse_io::alert;
 use lakehouse_lambda::{FunctionError, Lakehouse, notices};
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;

@@ -6,5 +6,8 @@ use lambda_runtime::Error;
 async fn main() -> Result<(), Error> {
     lakehouse_lambda::init_logging();
     let lakehouse = lakehouse_lambda::Lakehouse::from_env()?;
-    lakehouse_lambda::serve(write_silver::metrics(), |event| write_silver::function_handler(event, &lakehouse)).await
+    lakehouse_lambda::serve(write_silver::metrics(), |event| {
+        write_silver::function_handler(event, &lakehouse)
+    })
+    .await
 }

@@ -80,8 +80,12 @@ fn hive_type(data_type: &DataType) -> Option<String> {
             return Some(format!("struct<{}>", members?.join(",")));
         }
         DataType::Map(entries, _) => {
-            let DataType::Struct(kv) = entries.data_type() else { return None };
-            let [key, value] = kv.iter().collect::<Vec<_>>()[..] else { return None };
+            let DataType::Struct(kv) = entries.data_type() else {
+                return None;
+            };
+            let [key, value] = kv.iter().collect::<Vec<_>>()[..] else {
+                return None;
+            };
             return Some(format!(
                 "map<{},{}>",
                 hive_type(key.data_type())?,
@@ -105,7 +109,11 @@ mod tests {
             Field::new("ID", DataType::Int64, false),
             Field::new("qty", DataType::Int32, true),
             Field::new("price", DataType::Decimal128(12, 2), true),
-            Field::new("at", DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())), true),
+            Field::new(
+                "at",
+                DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+                true,
+            ),
             Field::new("day", DataType::Date32, true),
             Field::new("name", DataType::Utf8, true),
             Field::new("ok", DataType::Boolean, true),

@@ -33,7 +33,11 @@ pub struct AthenaResult {
 impl AthenaResult {
     /// The rows as one Arrow batch of text columns, to print like a local query.
     pub fn to_batch(&self) -> Result<RecordBatch> {
-        let fields: Vec<Field> = self.columns.iter().map(|c| Field::new(c, DataType::Utf8, true)).collect();
+        let fields: Vec<Field> = self
+            .columns
+            .iter()
+            .map(|c| Field::new(c, DataType::Utf8, true))
+            .collect();
         let arrays: Vec<ArrayRef> = (0..self.columns.len())
             .map(|i| {
                 let values = self.rows.iter().map(|row| row.get(i).cloned().flatten());
@@ -87,7 +91,10 @@ impl Athena {
             .query_execution_context(context)
             .send()
             .await
-            .map_err(Error::aws("athena", format!("StartQueryExecution in {}", target.workgroup)))?;
+            .map_err(Error::aws(
+                "athena",
+                format!("StartQueryExecution in {}", target.workgroup),
+            ))?;
         started.query_execution_id.ok_or_else(|| Error::Aws {
             service: "athena",
             operation: "StartQueryExecution".into(),
@@ -176,5 +183,8 @@ impl Athena {
 }
 
 fn values(row: &Row) -> Vec<Option<String>> {
-    row.data().iter().map(|d| d.var_char_value().map(str::to_owned)).collect()
+    row.data()
+        .iter()
+        .map(|d| d.var_char_value().map(str::to_owned))
+        .collect()
 }

@@ -121,7 +121,10 @@ impl Error {
     }
 
     /// Maps an AWS SDK error to [`Error::Aws`] with the whole chain of causes in its reason.
-    pub(crate) fn aws<E: std::error::Error>(service: &'static str, operation: impl Into<String>) -> impl FnOnce(E) -> Self {
+    pub(crate) fn aws<E: std::error::Error>(
+        service: &'static str,
+        operation: impl Into<String>,
+    ) -> impl FnOnce(E) -> Self {
         let operation = operation.into();
         move |e| Error::Aws {
             service,

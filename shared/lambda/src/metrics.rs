@@ -32,7 +32,13 @@ pub fn collector() -> Option<&'static Collector> {
 }
 
 fn describe() {
-    for name in ["RowsRead", "RowsWritten", "RowsQuarantined", "FilesQuarantined", "Files"] {
+    for name in [
+        "RowsRead",
+        "RowsWritten",
+        "RowsQuarantined",
+        "FilesQuarantined",
+        "Files",
+    ] {
         describe_counter!(name, Unit::Count, "");
     }
     describe_counter!("Bytes", Unit::Bytes, "");

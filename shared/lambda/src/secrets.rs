@@ -18,7 +18,10 @@ pub async fn webhook_url(client: &Client, arn: &str) -> Result<String, FunctionE
 
 async fn secret_text(client: &Client, arn: &str, what: &str) -> Result<String, FunctionError> {
     let output = client.get_secret_value().secret_id(arn).send().await.map_err(|e| {
-        FunctionError::config(format!("cannot read the {what} secret {arn}: {}", e.into_service_error()))
+        FunctionError::config(format!(
+            "cannot read the {what} secret {arn}: {}",
+            e.into_service_error()
+        ))
     })?;
     output
         .secret_string()
@@ -45,6 +48,9 @@ mod tests {
             "p@ss:w/rd"
         );
         assert_eq!(field_in("plain-secret", "password"), "plain-secret");
-        assert_eq!(field_in(r#"{"url":"https://hooks.example/x"}"#, "url"), "https://hooks.example/x");
+        assert_eq!(
+            field_in(r#"{"url":"https://hooks.example/x"}"#, "url"),
+            "https://hooks.example/x"
+        );
     }
 }

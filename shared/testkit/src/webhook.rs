@@ -85,7 +85,9 @@ impl Drop for Webhook {
 async fn serve(stream: TcpStream, state: Arc<Mutex<State>>) {
     let mut reader = BufReader::new(stream);
     loop {
-        let Ok(Some((path, body))) = read_request(&mut reader).await else { return };
+        let Ok(Some((path, body))) = read_request(&mut reader).await else {
+            return;
+        };
         let answer = {
             let Ok(mut state) = state.lock() else { return };
             state.received.push(Received {

@@ -113,13 +113,24 @@ impl Incident {
             .iter()
             .filter_map(|(what, value)| value.as_ref().map(|v| format!("{what} `{v}`")))
             .collect();
-        if parts.is_empty() { "the lakehouse".to_owned() } else { parts.join(", ") }
+        if parts.is_empty() {
+            "the lakehouse".to_owned()
+        } else {
+            parts.join(", ")
+        }
     }
 
     /// One line for stderr, when no webhook is configured.
     pub fn line(&self) -> String {
         let file = self.file.as_ref().map(|f| format!(" file {f}")).unwrap_or_default();
-        format!("alert: {} ({}; {}{file}): {} [x{}]", self.title, self.place().replace('`', ""), self.since.format("%H:%M:%S"), self.detail, self.count)
+        format!(
+            "alert: {} ({}; {}{file}): {} [x{}]",
+            self.title,
+            self.place().replace('`', ""),
+            self.since.format("%H:%M:%S"),
+            self.detail,
+            self.count
+        )
     }
 }
 
@@ -146,7 +157,11 @@ pub fn quarantined_files(report: &IngestReport, function: Option<&str>) -> Vec<I
                 function: function.map(str::to_owned),
                 table: Some(table.clone()),
                 file: Some(file.clone()),
-                ..Incident::new(IncidentKind::Quarantine, format!("Landing file quarantined ({table})"), reason.clone())
+                ..Incident::new(
+                    IncidentKind::Quarantine,
+                    format!("Landing file quarantined ({table})"),
+                    reason.clone(),
+                )
             }
         })
         .collect()
@@ -164,7 +179,10 @@ pub fn quarantined_rows(report: &[TableRefine], function: Option<&str>) -> Vec<I
                 ..Incident::new(
                     IncidentKind::Quarantine,
                     format!("Rows quarantined in {}", table.table),
-                    format!("{rows} rows break the rule `{rule}`; they are kept in quarantine/{} with the rule", table.table),
+                    format!(
+                        "{rows} rows break the rule `{rule}`; they are kept in quarantine/{} with the rule",
+                        table.table
+                    ),
                 )
             })
         })
@@ -246,7 +264,13 @@ impl Notifier {
             }
             seen => {
                 incident.count += seen.map_or(0, |s| s.held_back);
-                recent.insert(key, Recent { sent_at: Instant::now(), held_back: 0 });
+                recent.insert(
+                    key,
+                    Recent {
+                        sent_at: Instant::now(),
+                        held_back: 0,
+                    },
+                );
                 Some(incident)
             }
         }
@@ -274,7 +298,11 @@ mod tests {
     use super::*;
 
     fn alarm() -> Incident {
-        Incident::new(IncidentKind::Alarm, "lakehouse-dev-write-silver-errors", "Threshold crossed")
+        Incident::new(
+            IncidentKind::Alarm,
+            "lakehouse-dev-write-silver-errors",
+            "Threshold crossed",
+        )
     }
 
     #[tokio::test]

@@ -56,7 +56,10 @@ impl Slack {
                 Ok(answer) if answer.status() == StatusCode::TOO_MANY_REQUESTS => {
                     let wait = retry_after(&answer).unwrap_or(pause);
                     if wait > LONGEST_RETRY_AFTER {
-                        return Err(alert(&format!("Slack asks to wait {} s before posting again", wait.as_secs())));
+                        return Err(alert(&format!(
+                            "Slack asks to wait {} s before posting again",
+                            wait.as_secs()
+                        )));
                     }
                     last_failure = "429 Too Many Requests".to_owned();
                     wait
@@ -81,12 +84,21 @@ impl Slack {
                 pause *= 2;
             }
         }
-        Err(alert(&format!("Slack did not take the message after {ATTEMPTS} tries: {last_failure}")))
+        Err(alert(&format!(
+            "Slack did not take the message after {ATTEMPTS} tries: {last_failure}"
+        )))
     }
 }
 
 fn retry_after(answer: &reqwest::Response) -> Option<Duration> {
-    let seconds: u64 = answer.headers().get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim().parse().ok()?;
+    let seconds: u64 = answer
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
     Some(Duration::from_secs(seconds))
 }
 

@@ -62,7 +62,8 @@ impl Glue {
     pub async fn sync(&self, lake: &Lake, prefix: &str) -> Result<SyncReport> {
         let mut report = SyncReport::default();
         for layer in Layer::TABLES {
-            self.ensure_database(&model::database_name(prefix, layer.name())).await?;
+            self.ensure_database(&model::database_name(prefix, layer.name()))
+                .await?;
         }
         for wanted in lake_definitions(lake, prefix).await? {
             let change = match self.table(&wanted.database, &wanted.name).await? {
@@ -94,7 +95,10 @@ impl Glue {
                 .try_collect()
                 .await;
             let listed: Vec<Table> = match pages {
-                Ok(pages) => pages.into_iter().flat_map(|p| p.table_list.unwrap_or_default()).collect(),
+                Ok(pages) => pages
+                    .into_iter()
+                    .flat_map(|p| p.table_list.unwrap_or_default())
+                    .collect(),
                 Err(e) if e.as_service_error().is_some_and(|e| e.is_entity_not_found_exception()) => continue,
                 Err(e) => return Err(Error::aws("glue", format!("GetTables {database}"))(e)),
             };
