@@ -4,7 +4,7 @@ SHELL := /bin/bash
 
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/lakehouse/target
 LAKEHOUSE := $(CARGO_TARGET_DIR)/debug/lakehouse
-FUNCTIONS := seed-rds extract-rds write-bronze write-silver write-gold sync-catalog notify-slack
+FUNCTIONS := seed-rds extract-rds write-bronze write-silver write-gold sync-catalog notify-slack maintain-tables
 LAMBDA_DIR := $(CARGO_TARGET_DIR)/lambda-arm64
 # cargo-lambda (with zig) lives in the tools virtualenv that scripts/python-env.sh makes.
 TOOLS = $(shell scripts/python-env.sh)/bin

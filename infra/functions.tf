@@ -47,6 +47,13 @@ locals {
       reserved_concurrency = 1
       vpc                  = false
     }
+    maintain-tables = {
+      description          = "Compacts small files, writes checkpoints and vacuums every Delta table of the lake"
+      memory_size          = 2048
+      timeout              = 900
+      reserved_concurrency = 1
+      vpc                  = false
+    }
     notify-slack = {
       description          = "Posts alarms, failed invocations and error log lines to Slack"
       memory_size          = 256
@@ -72,7 +79,7 @@ locals {
   function_zips = { for name in keys(local.functions) : name => "${var.lambda_dist_dir}/${name}/bootstrap.zip" }
 
   # The functions that read or write the lake.
-  data_functions = ["extract-rds", "write-bronze", "write-silver", "write-gold", "sync-catalog"]
+  data_functions = ["extract-rds", "write-bronze", "write-silver", "write-gold", "sync-catalog", "maintain-tables"]
 
   lake_environment = merge(
     { LAKEHOUSE_LAKE = "s3://${local.layer_bucket.landing}/" },
@@ -95,6 +102,7 @@ locals {
         { LAKEHOUSE_GLUE_DATABASE_PREFIX = local.glue_database_prefix },
         var.enable_crawler ? { LAKEHOUSE_GLUE_CRAWLER = aws_glue_crawler.gold[0].name } : {},
       ) : {},
+      name == "maintain-tables" ? { LAKEHOUSE_MAINTAIN_RETENTION_HOURS = tostring(var.maintain_retention_hours) } : {},
       name == "notify-slack" ? { LAKEHOUSE_SLACK_SECRET_ARN = aws_secretsmanager_secret.slack_webhook.arn } : {},
       lookup(var.function_environment, name, {}),
     )

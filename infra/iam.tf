@@ -119,6 +119,9 @@ locals {
     write-silver = { bronze = "read", silver = "read-write", quarantine = "read-write" }
     write-gold   = { silver = "read", gold = "read-write" }
     sync-catalog = { bronze = "read", silver = "read", gold = "read", quarantine = "read" }
+    # Compaction rewrites every Delta table's files and vacuum deletes the old ones; it never
+    # touches landing or the state files.
+    maintain-tables = { bronze = "read-write", silver = "read-write", gold = "read-write", quarantine = "read-write" }
   }
 
   lake_object_actions = {
@@ -147,7 +150,8 @@ locals {
       data.aws_iam_policy_document.lake["sync-catalog"].json,
       data.aws_iam_policy_document.glue_catalog.json,
     ]
-    notify-slack = [data.aws_iam_policy_document.slack_secret.json]
+    maintain-tables = [data.aws_iam_policy_document.lake["maintain-tables"].json]
+    notify-slack    = [data.aws_iam_policy_document.slack_secret.json]
   }
 }
 

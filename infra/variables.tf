@@ -252,9 +252,9 @@ variable "function_settings" {
 
   validation {
     condition = alltrue([for name in keys(var.function_settings) : contains(
-      ["seed-rds", "extract-rds", "write-bronze", "write-silver", "write-gold", "sync-catalog", "notify-slack"], name
+      ["seed-rds", "extract-rds", "write-bronze", "write-silver", "write-gold", "sync-catalog", "maintain-tables", "notify-slack"], name
     )])
-    error_message = "function_settings keys must be function names: seed-rds, extract-rds, write-bronze, write-silver, write-gold, sync-catalog, notify-slack."
+    error_message = "function_settings keys must be function names: seed-rds, extract-rds, write-bronze, write-silver, write-gold, sync-catalog, maintain-tables, notify-slack."
   }
 }
 
@@ -268,18 +268,30 @@ variable "schedules" {
   description = "EventBridge schedule expression per scheduled function; leave a function out to not schedule it."
   type        = map(string)
   default = {
-    seed-rds     = "rate(1 hour)"
-    extract-rds  = "rate(15 minutes)"
-    write-silver = "rate(15 minutes)"
-    write-gold   = "rate(15 minutes)"
-    sync-catalog = "rate(1 hour)"
+    seed-rds        = "rate(1 hour)"
+    extract-rds     = "rate(15 minutes)"
+    write-silver    = "rate(15 minutes)"
+    write-gold      = "rate(15 minutes)"
+    sync-catalog    = "rate(1 hour)"
+    maintain-tables = "cron(30 3 * * ? *)"
   }
 
   validation {
     condition = alltrue([for name in keys(var.schedules) : contains(
-      ["seed-rds", "extract-rds", "write-silver", "write-gold", "sync-catalog"], name
+      ["seed-rds", "extract-rds", "write-silver", "write-gold", "sync-catalog", "maintain-tables"], name
     )])
-    error_message = "schedules keys must be among seed-rds, extract-rds, write-silver, write-gold, sync-catalog."
+    error_message = "schedules keys must be among seed-rds, extract-rds, write-silver, write-gold, sync-catalog, maintain-tables."
+  }
+}
+
+variable "maintain_retention_hours" {
+  description = "Hours maintain-tables' vacuum keeps files that no current table version needs, for readers of older versions (LAKEHOUSE_MAINTAIN_RETENTION_HOURS; at least 24)."
+  type        = number
+  default     = 168
+
+  validation {
+    condition     = var.maintain_retention_hours >= 24 && floor(var.maintain_retention_hours) == var.maintain_retention_hours
+    error_message = "maintain_retention_hours must be a whole number of hours, at least 24: a shorter retention could delete files a reader still needs."
   }
 }
 

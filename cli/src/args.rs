@@ -69,6 +69,8 @@ pub enum Command {
     /// Run SQL over the lake (tables bronze.orders, silver.orders, gold.daily_sales, …), as it is
     /// now or as it was (--as-of, --version), or in Athena (--athena).
     Query(QueryArgs),
+    /// Compact small files, write checkpoints and vacuum, in every Delta table.
+    Maintain(MaintainArgs),
     /// Register every Delta table in the local catalog, or with --glue in the Glue Data Catalog.
     Catalog(CatalogArgs),
     /// List the catalog's tables (local, or --glue) with location, version and row count.
@@ -123,6 +125,13 @@ pub struct QueryArgs {
     /// How long to wait for Athena, in seconds.
     #[arg(long, default_value_t = 600, requires = "athena")]
     pub timeout: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct MaintainArgs {
+    /// Hours that files removed from a table stay for readers of older versions (at least 24).
+    #[arg(long, default_value_t = 168)]
+    pub retention_hours: i64,
 }
 
 /// Which catalog: the local one, or Glue's.

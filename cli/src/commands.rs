@@ -10,7 +10,7 @@ use lakehouse_io::athena::{Athena, AthenaTarget};
 use lakehouse_io::catalog::{self, glue::Glue};
 use lakehouse_io::query::{self, AsOf};
 use lakehouse_io::source::SeedSizes;
-use lakehouse_io::stages::{self, ExtractOptions, PassReport};
+use lakehouse_io::stages::{self, ExtractOptions, MaintainOptions, PassReport};
 use lakehouse_io::{Lake, Source, SourceUrl, status};
 
 use crate::args::{Cli, Command, Places, QueryArgs, SeedArgs};
@@ -67,6 +67,17 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Demo(args) => demo(&places, &args).await?,
         Command::Query(args) => query(&places, args).await?,
+        Command::Maintain(args) => {
+            let lake = open_lake(&places)?;
+            let options = MaintainOptions {
+                retention: chrono::TimeDelta::hours(args.retention_hours),
+                ..MaintainOptions::default()
+            };
+            let progress = Progress::start("maintaining tables");
+            let report = stages::maintain(&lake, options).await?;
+            progress.done();
+            output::maintenance(&report);
+        }
         Command::Catalog(args) => {
             let lake = open_lake(&places)?;
             let report = if args.catalog.glue {

@@ -14,7 +14,7 @@ use lakehouse_io::catalog::glue::CrawlerRun;
 use lakehouse_io::catalog::{Listed, SyncReport};
 use lakehouse_io::source::SeedReport;
 use lakehouse_io::stages::quarantine::quarantined_files;
-use lakehouse_io::stages::{ExtractReport, GoldReport, IngestReport, PassReport, TableRefine};
+use lakehouse_io::stages::{ExtractReport, GoldReport, IngestReport, PassReport, TableMaintenance, TableRefine};
 use lakehouse_io::status::Status;
 use lakehouse_io::{Lake, Layer, query};
 
@@ -138,6 +138,27 @@ pub fn status(status: &Status) -> Result<()> {
         println!("{:<14} {watermark:<25} {key}", w.table);
     }
     Ok(())
+}
+
+pub fn maintenance(report: &[TableMaintenance]) {
+    println!(
+        "{:<24} {:>9} {:>8} {:>11} {:>9}",
+        "table", "compacted", "written", "checkpoint", "vacuumed"
+    );
+    for t in report {
+        let checkpoint = t.checkpoint.map_or_else(|| "-".to_owned(), |v| v.to_string());
+        println!(
+            "{:<24} {:>9} {:>8} {checkpoint:>11} {:>9}{}",
+            t.table,
+            t.files_compacted,
+            t.files_written,
+            t.files_vacuumed,
+            t.skipped
+                .as_ref()
+                .map(|_| "  (compaction skipped: a writer committed meanwhile)")
+                .unwrap_or_default()
+        );
+    }
 }
 
 pub fn catalog(report: &SyncReport) {

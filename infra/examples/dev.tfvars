@@ -30,11 +30,12 @@ function_environment = {
 }
 
 schedules = {
-  seed-rds     = "rate(6 hours)"
-  extract-rds  = "rate(30 minutes)"
-  write-silver = "rate(30 minutes)"
-  write-gold   = "rate(30 minutes)"
-  sync-catalog = "rate(1 day)"
+  seed-rds        = "rate(6 hours)"
+  extract-rds     = "rate(30 minutes)"
+  write-silver    = "rate(30 minutes)"
+  write-gold      = "rate(30 minutes)"
+  sync-catalog    = "rate(1 day)"
+  maintain-tables = "cron(30 3 * * ? *)"
 }
 
 gold_freshness_threshold_seconds = 86400

@@ -84,6 +84,10 @@ pub enum Error {
         reason: String,
     },
 
+    /// A crash injected by a fault-injection test at a crash point.
+    #[error("crash injected at {0}")]
+    Injected(&'static str),
+
     /// An alert could not be delivered. Never carries the webhook URL.
     #[error("alert not delivered: {0}")]
     Alert(String),

@@ -8,6 +8,7 @@ pub mod athena;
 pub mod catalog;
 pub mod delta;
 pub mod error;
+pub mod faults;
 pub mod lake;
 pub mod parquet_io;
 pub mod query;

@@ -73,7 +73,7 @@ impl From<lakehouse_io::Error> for FunctionError {
             E::SourceUrl { .. } | E::Lake { .. } | E::NotFound(_) => ErrorKind::Config,
             E::Aws { .. } | E::Alert(_) => ErrorKind::Service,
             E::Connect { .. } | E::Source { .. } => ErrorKind::Source,
-            E::Object { .. } | E::Parquet { .. } | E::Delta { .. } => ErrorKind::Lake,
+            E::Object { .. } | E::Parquet { .. } | E::Delta { .. } | E::Injected(_) => ErrorKind::Lake,
             E::Query(datafusion_error) if datafusion_error.to_string().contains("Object Store") => ErrorKind::Lake,
             E::SourceTable { .. }
             | E::Gold { .. }

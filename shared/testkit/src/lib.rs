@@ -107,6 +107,58 @@ impl Harness {
         })
     }
 
+    /// The source's URL, for the `lakehouse` command (`--source`).
+    pub fn source_url(&self) -> String {
+        match &self.database {
+            Some((admin, name)) => format!("{}/{name}", admin.trim_end_matches('/')),
+            None => format!("sqlite://{}", self.dir.path().join("shop.db").display()),
+        }
+    }
+
+    /// Checks that Bronze holds every row of every landing file exactly once: per table and file,
+    /// the rows Bronze attributes to the file equal the rows the file has (quarantined files
+    /// excepted).
+    pub async fn assert_bronze_holds_each_landing_file_once(&self) -> Result<()> {
+        let quarantined: Vec<String> = lakehouse_io::stages::quarantine::quarantined_files(&self.lake)
+            .await?
+            .into_iter()
+            .map(|q| q.source_file)
+            .collect();
+        for table in self.lake.tables(Layer::Bronze).await? {
+            let mut expected = BTreeMap::new();
+            for meta in self.lake.list(Layer::Landing, &table, ".parquet").await? {
+                let relative = self
+                    .lake
+                    .relative(Layer::Landing, &meta.location)
+                    .context("a landing file")?;
+                if quarantined.contains(&relative) {
+                    continue;
+                }
+                let bytes = self.lake.get(Layer::Landing, &relative).await?.context("the file")?;
+                let rows = parquet::file::reader::SerializedFileReader::new(bytes)?;
+                let rows = parquet::file::reader::FileReader::metadata(&rows)
+                    .file_metadata()
+                    .num_rows();
+                expected.insert(relative, rows);
+            }
+            let sql = format!("SELECT _source_file, COUNT(*) FROM bronze.{table} GROUP BY _source_file");
+            let found: BTreeMap<String, i64> = batches_as_text(&query::query(&self.lake, &sql).await?)?
+                .into_iter()
+                .map(|row| {
+                    let file = row[0].clone().unwrap_or_default();
+                    let rows = row[1].as_deref().unwrap_or("0").parse().unwrap_or(-1);
+                    (file, rows)
+                })
+                .collect();
+            if found != expected {
+                bail!(
+                    "bronze.{table} does not hold each landing file once:\n in bronze: {found:?}\n landed:    {expected:?}"
+                );
+            }
+        }
+        Ok(())
+    }
+
     /// The test database's name, for a MariaDB harness.
     pub fn database_name(&self) -> Option<&str> {
         self.database.as_ref().map(|(_, name)| name.as_str())

@@ -15,6 +15,7 @@ use parquet::file::properties::WriterProperties;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::faults;
 use crate::lake::{Lake, Layer};
 use crate::parquet_io::object_writer;
 use crate::source::{Snapshot, Source};
@@ -165,6 +166,7 @@ async fn extract_table(
         watermark: cursor.map(|c| format_timestamp_millis(c.at)),
         saved_at: format_timestamp_millis(extracted_at),
     };
+    faults::crash("extract-before-cursor")?;
     lake.put_json(Layer::State, &cursor_path(&spec.name), &state).await?;
     Ok(TableExtract {
         table: spec.name.clone(),

@@ -11,6 +11,7 @@ use lakehouse_core::{GoldSpec, Pipeline};
 
 use crate::delta;
 use crate::error::{Error, Result};
+use crate::faults;
 use crate::lake::{Lake, Layer};
 
 /// The marker holding the version of Silver table `table` a Gold table was computed from.
@@ -81,6 +82,7 @@ async fn build_one(lake: &Lake, ctx: &SessionContext, gold: &GoldSpec, inputs: &
     let rows = batches.iter().map(|b| b.num_rows() as u64).sum();
     let url = table.table_url().clone();
     let properties = delta::with_markers(&table, inputs.iter().cloned());
+    faults::crash("gold-before-commit")?;
     let written = table
         .write(batches)
         .with_save_mode(SaveMode::Overwrite)
@@ -88,6 +90,7 @@ async fn build_one(lake: &Lake, ctx: &SessionContext, gold: &GoldSpec, inputs: &
         .with_commit_properties(properties)
         .await
         .map_err(Error::delta(&url))?;
+    faults::crash("gold-after-commit")?;
     tracing::info!(table = %gold.name, rows, version = written.version().unwrap_or_default(), "gold written");
     Ok(GoldReport {
         table: gold.name.clone(),

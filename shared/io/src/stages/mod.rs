@@ -1,9 +1,10 @@
 //! The pipeline's stages, each a library function the `lakehouse` command and the Lambda
-//! functions call alike: extract, ingest (Bronze), refine (Silver), gold.
+//! functions call alike: extract, ingest (Bronze), refine (Silver), gold, and maintenance.
 
 pub mod extract;
 pub mod gold;
 pub mod ingest;
+pub mod maintain;
 pub mod quarantine;
 pub mod refine;
 
@@ -12,6 +13,7 @@ use lakehouse_core::Pipeline;
 pub use extract::{ExtractOptions, ExtractReport, extract};
 pub use gold::{GoldReport, build_gold};
 pub use ingest::{IngestReport, LandingFile, ingest_files, ingest_pending};
+pub use maintain::{MaintainOptions, TableMaintenance, maintain};
 pub use refine::{TableRefine, refine};
 
 use crate::error::Result;

@@ -26,6 +26,7 @@ use lakehouse_core::{Pipeline, TableSpec};
 
 use crate::delta;
 use crate::error::{Error, Result};
+use crate::faults;
 use crate::lake::{Lake, Layer};
 
 /// The marker holding the Bronze version a Silver or quarantine table has consumed.
@@ -107,12 +108,15 @@ async fn refine_once(lake: &Lake, spec: &TableSpec) -> Result<TableRefine> {
     count_verdicts(&changes, &mut report).await?;
 
     let consumed_now = (marker, delta::marker_value(bronze_version));
+    faults::crash("refine-before-commit")?;
     if quarantine_done != wanted {
         merge_quarantine(quarantine, spec, &columns, changes.clone(), consumed_now.clone()).await?;
     }
+    faults::crash("refine-between-commits")?;
     if silver_done != wanted {
         merge_silver(silver, spec, &columns, changes, consumed_now).await?;
     }
+    faults::crash("refine-after-commit")?;
     tracing::info!(
         table = %spec.name,
         bronze_version,
