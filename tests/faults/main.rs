@@ -5,6 +5,7 @@
 //!
 //! Crash points are process-wide, so the tests of this binary take turns.
 
+mod airbyte;
 mod bad_input;
 
 use anyhow::{Result, bail};

@@ -84,9 +84,11 @@ mod tests {
             .await?;
         extract(&h.source, &h.lake, &lakehouse.pipeline, options).await?;
         // One commit, and one small file, per landing file.
-        for meta in h.lake.list(Layer::Landing, "order_items", ".parquet").await? {
-            let relative = h.lake.relative(Layer::Landing, &meta.location).expect("a landing file");
-            ingest_files(&h.lake, &lakehouse.pipeline, vec![LandingFile { relative, meta }]).await?;
+        for spec in &lakehouse.pipeline.tables {
+            for meta in h.lake.list(Layer::Landing, &spec.name, ".parquet").await? {
+                let relative = h.lake.relative(Layer::Landing, &meta.location).expect("a landing file");
+                ingest_files(&h.lake, &lakehouse.pipeline, vec![LandingFile { relative, meta }]).await?;
+            }
         }
         refine(&h.lake, &lakehouse.pipeline).await?;
         let small = live_files(&h, Layer::Bronze, "order_items").await?;

@@ -301,6 +301,16 @@ impl Lake {
             .map_err(Error::object(&path))
     }
 
+    /// Deletes an object; deleting one that is not there is fine.
+    pub async fn delete(&self, layer: Layer, relative: &str) -> Result<()> {
+        let (store, _) = self.store(layer);
+        let path = self.path(layer, relative);
+        match store.delete(&path).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(Error::object(&path)(e)),
+        }
+    }
+
     /// Reads an object; `None` if there is no such object.
     pub async fn get(&self, layer: Layer, relative: &str) -> Result<Option<Bytes>> {
         let (store, _) = self.store(layer);
