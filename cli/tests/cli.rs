@@ -1,6 +1,9 @@
 //! The `lakehouse` binary as a user meets it: the demo works on the embedded defaults, and a
 //! wrong URL, a dead database or an unusable lake gives one clear line and a non-zero exit.
 
+// Test code: a failed expectation is the test failing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::process::{Command, Output};
 
 fn lakehouse(dir: &std::path::Path, args: &[&str]) -> Output {

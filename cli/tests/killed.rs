@@ -1,6 +1,9 @@
 //! The `lakehouse` process killed outright (SIGKILL, no chance to clean up) at random moments of
 //! a pass, again and again, then run to the end: nothing lost, nothing duplicated.
 
+// Test code: a failed expectation is the test failing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::process::{Command, Stdio};
 use std::time::Duration;
 

@@ -5,6 +5,9 @@
 //!
 //! Crash points are process-wide, so the tests of this binary take turns.
 
+// Test code: a failed expectation is the test failing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod airbyte;
 mod bad_input;
 

@@ -2,6 +2,9 @@
 //! the project's rules, with no provider and no cloud. With `LAKEHOUSE_TEST_CHECKOV=1`,
 //! `scripts/checkov.sh` runs as well and must pass.
 
+// Test code: a failed expectation is the test failing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -64,10 +64,10 @@ struct Outcome {
 impl Outcome {
     fn fail(&mut self, message_id: Option<&String>, error: FunctionError) {
         tracing::error!(message_id = ?message_id, error_type = %error.kind.error_type(), error = %error, "delivery failed");
-        if let Some(id) = message_id {
-            if !self.failed.contains(id) {
-                self.failed.push(id.clone());
-            }
+        if let Some(id) = message_id
+            && !self.failed.contains(id)
+        {
+            self.failed.push(id.clone());
         }
         self.first_failure.get_or_insert(error);
     }
