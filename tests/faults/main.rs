@@ -10,6 +10,7 @@
 
 mod airbyte;
 mod bad_input;
+mod outage;
 
 use anyhow::{Result, bail};
 use lakehouse_core::Pipeline;
