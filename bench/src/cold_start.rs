@@ -6,7 +6,8 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use lakehouse_testkit::http::{Request, read_request};
+use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 
 const REQUEST_ID: &str = "cold-start-0001";
@@ -52,7 +53,7 @@ async fn serve_one(listener: &TcpListener, event: &str, started: Instant) -> Res
     loop {
         let (stream, _) = listener.accept().await?;
         let mut stream = BufReader::new(stream);
-        while let Some((method, path)) = read_request(&mut stream).await? {
+        while let Some(Request { method, path, .. }) = read_request(&mut stream).await? {
             if method == "GET" && path.ends_with("/invocation/next") {
                 if init.is_some() {
                     // A second `next`: the one event was handled; leave the function waiting.
@@ -83,35 +84,6 @@ async fn serve_one(listener: &TcpListener, event: &str, started: Instant) -> Res
             }
         }
     }
-}
-
-async fn read_request(stream: &mut BufReader<TcpStream>) -> Result<Option<(String, String)>> {
-    let mut line = String::new();
-    if stream.read_line(&mut line).await? == 0 {
-        return Ok(None);
-    }
-    let mut parts = line.split_whitespace();
-    let (method, path) = (
-        parts.next().unwrap_or("").to_owned(),
-        parts.next().unwrap_or("").to_owned(),
-    );
-    let mut length = 0;
-    loop {
-        let mut header = String::new();
-        stream.read_line(&mut header).await?;
-        let header = header.trim_end();
-        if header.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = header.split_once(':')
-            && name.eq_ignore_ascii_case("content-length")
-        {
-            length = value.trim().parse()?;
-        }
-    }
-    let mut body = vec![0; length];
-    stream.read_exact(&mut body).await?;
-    Ok(Some((method, path)))
 }
 
 async fn answer(stream: &mut TcpStream, status: u16, headers: &str, body: &str) -> Result<()> {

@@ -5,9 +5,11 @@
 //! - `cold-start <function binary> <event.json>`: starts a function under a local stand-in for
 //!   the Lambda runtime API, hands it the event, and prints one JSON line: the milliseconds from
 //!   process start to the runtime asking for its first event (init) and to its first answer.
+//! - `many-commits <n> <lake>`: a table of `n` one-row commits, then a timed maintenance round.
 
 mod cold_start;
 mod floor;
+mod many_commits;
 
 use anyhow::{Result, bail};
 
@@ -23,7 +25,13 @@ async fn main() -> Result<()> {
             let measured = cold_start::measure(binary.as_ref(), &std::fs::read_to_string(event)?).await?;
             println!("{measured}");
         }
-        _ => bail!("usage: lakehouse-bench floor <in> <out> | cold-start <function binary> <event.json>"),
+        ["many-commits", commits, lake] => {
+            println!("{}", many_commits::measure(commits.parse()?, lake).await?);
+        }
+        _ => bail!(
+            "usage: lakehouse-bench floor <in> <out> | cold-start <function binary> <event.json> \
+             | many-commits <n> <lake>"
+        ),
     }
     Ok(())
 }

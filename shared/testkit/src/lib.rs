@@ -2,6 +2,7 @@
 //! contract's reference views compared row by row with the Silver and Gold tables.
 
 pub mod aws;
+pub mod http;
 pub mod webhook;
 
 use std::collections::BTreeMap;

@@ -6,8 +6,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use anyhow::Result;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
+
+use crate::http;
 
 /// One request the webhook received.
 #[derive(Debug, Clone)]
@@ -85,7 +87,7 @@ impl Drop for Webhook {
 async fn serve(stream: TcpStream, state: Arc<Mutex<State>>) {
     let mut reader = BufReader::new(stream);
     loop {
-        let Ok(Some((path, body))) = read_request(&mut reader).await else {
+        let Ok(Some(http::Request { path, body, .. })) = http::read_request(&mut reader).await else {
             return;
         };
         let answer = {
@@ -106,30 +108,4 @@ async fn serve(stream: TcpStream, state: Arc<Mutex<State>>) {
             return;
         }
     }
-}
-
-/// Reads one request: its path and body; `None` when the client closed the connection.
-async fn read_request(reader: &mut BufReader<TcpStream>) -> Result<Option<(String, Vec<u8>)>> {
-    let mut line = String::new();
-    if reader.read_line(&mut line).await? == 0 {
-        return Ok(None);
-    }
-    let path = line.split_whitespace().nth(1).unwrap_or("/").to_owned();
-    let mut length = 0;
-    loop {
-        let mut header = String::new();
-        reader.read_line(&mut header).await?;
-        let header = header.trim_end();
-        if header.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = header.split_once(':')
-            && name.eq_ignore_ascii_case("content-length")
-        {
-            length = value.trim().parse()?;
-        }
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body).await?;
-    Ok(Some((path, body)))
 }

@@ -72,8 +72,8 @@ impl Glue {
                 Some(table) => change(Some(&definition(&wanted.database, &table)), &wanted),
             };
             match change {
-                Change::Create => self.create_table(&wanted).await?,
-                Change::Update => self.update_table(&wanted).await?,
+                Change::Create => self.put_table(&wanted, false).await?,
+                Change::Update => self.put_table(&wanted, true).await?,
                 Change::Unchanged => {}
             }
             report.record(change, &wanted);
@@ -143,28 +143,29 @@ impl Glue {
         }
     }
 
-    async fn create_table(&self, wanted: &TableDefinition) -> Result<()> {
-        let operation = format!("CreateTable {}.{}", wanted.database, wanted.name);
-        self.client
-            .create_table()
-            .database_name(&wanted.database)
-            .table_input(table_input(wanted).map_err(Error::aws("glue", &operation))?)
-            .send()
-            .await
-            .map(drop)
-            .map_err(Error::aws("glue", operation))
-    }
-
-    async fn update_table(&self, wanted: &TableDefinition) -> Result<()> {
-        let operation = format!("UpdateTable {}.{}", wanted.database, wanted.name);
-        self.client
-            .update_table()
-            .database_name(&wanted.database)
-            .table_input(table_input(wanted).map_err(Error::aws("glue", &operation))?)
-            .send()
-            .await
-            .map(drop)
-            .map_err(Error::aws("glue", operation))
+    /// Creates the table, or replaces its definition when it exists.
+    async fn put_table(&self, wanted: &TableDefinition, exists: bool) -> Result<()> {
+        let verb = if exists { "UpdateTable" } else { "CreateTable" };
+        let operation = format!("{verb} {}.{}", wanted.database, wanted.name);
+        let input = table_input(wanted).map_err(Error::aws("glue", &operation))?;
+        let database = wanted.database.as_str();
+        if exists {
+            let sent = self
+                .client
+                .update_table()
+                .database_name(database)
+                .table_input(input)
+                .send();
+            sent.await.map(drop).map_err(Error::aws("glue", operation))
+        } else {
+            let sent = self
+                .client
+                .create_table()
+                .database_name(database)
+                .table_input(input)
+                .send();
+            sent.await.map(drop).map_err(Error::aws("glue", operation))
+        }
     }
 }
 
