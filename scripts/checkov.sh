@@ -6,16 +6,7 @@
 # Extra arguments go to checkov (e.g. --check CKV_AWS_117).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cache="${LAKEHOUSE_CACHE:-$HOME/.cache/lakehouse}"
-venv="$cache/checkov-venv"
-wanted=("checkov==3.*")
-stamp="$venv/.installed-$(printf '%s\n' "${wanted[@]}" | sha1sum | cut -c1-12)"
-if [ ! -f "$stamp" ]; then
-  echo "checkov.sh: installing ${wanted[*]} into $venv" >&2
-  python3 -m venv "$venv" >&2
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "${wanted[@]}" >&2
-  touch "$stamp"
-fi
+venv="$(scripts/venv.sh checkov-venv "checkov==3.*")"
 checkov=("$venv/bin/checkov" -d infra --framework terraform --skip-download --quiet --compact)
 status=0
 echo "== checkov: infra/ with its defaults"
