@@ -44,6 +44,11 @@ invoke: ## Invoke a function served by `make watch`: make invoke FN=write-gold E
 	@test -n "$(FN)" -a -n "$(EVENT)" || { echo "usage: make invoke FN=<function> EVENT=<file>"; exit 2; }
 	PATH="$(TOOLS):$$PATH" cargo lambda invoke $(FN) --data-file $(EVENT)
 
+.PHONY: bench
+bench: ## Benchmarks against the Python delta-rs, PySpark and arrow-rs peers: make bench BENCH_SIZE=small|medium|large
+	cargo build --release --locked -p lakehouse-cli -p lakehouse-bench -p extract-rds -p write-bronze -p write-silver -p write-gold
+	bench/run.sh
+
 .PHONY: fmt
 fmt: ## Format the code
 	cargo fmt --all
