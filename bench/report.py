@@ -1,0 +1,230 @@
+#!/usr/bin/env python3
+"""Row counts for bench/run.sh, and its summary: the results JSON and the Markdown tables.
+
+  report.py rows parquet <dir>              rows in the Parquet files under <dir>
+  report.py rows delta <dir>                rows in the Delta tables <dir>/*
+  report.py summary <work> <size> <out.json>
+"""
+
+import json
+import operator
+import os
+import platform
+import statistics
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+MIB = 1024 * 1024
+ROUNDS = ("initial", "incremental")
+STAGES = [f"{stage}_{r}" for r in ROUNDS for stage in ("extract", "bronze", "silver", "gold")]
+PIPELINE = [f"{stage}_{r}" for r in ROUNDS for stage in ("bronze", "silver", "gold")]
+NAMES = {
+    "lakehouse": "lakehouse (Rust)",
+    "python_deltalake": "Python deltalake + polars",
+    "pyspark_local": "PySpark local[2], Parquet",
+    "arrow-rs-floor": "arrow-rs floor",
+}
+OPS = {">=": operator.ge, "<=": operator.le, "<": operator.lt}
+# The targets of issue 8: (label, value key, comparison, bound).
+TARGETS = [
+    ("pipeline vs Python peer (× faster)", "pipeline_vs_python", ">=", 2),
+    ("pipeline vs PySpark (× faster)", "pipeline_vs_pyspark", ">=", 10),
+    ("incremental Silver MERGE vs Python peer (× faster)", "silver_incremental_vs_python", ">=", 3),
+    ("Bronze vs arrow-rs floor (× its time)", "bronze_vs_floor", "<=", 1.5),
+    ("peak RSS vs Python peer (× its peak)", "peak_rss_vs_python", "<=", 0.5),
+    ("slowest cold start (ms)", "cold_start_ms_max", "<", 50),
+    ("largest zip (MB)", "zip_mb_max", "<", 25),
+]
+
+
+def count_rows(kind: str, folder: Path) -> int:
+    if kind == "parquet":
+        import pyarrow.parquet as pq
+
+        return sum(pq.read_metadata(f).num_rows for f in folder.rglob("*.parquet"))
+    from deltalake import DeltaTable
+
+    return sum(DeltaTable(str(t)).count() for t in sorted(folder.iterdir()) if t.is_dir())
+
+
+def read_lines(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+
+
+def collect(work: Path) -> dict:
+    """Every implementation's stages as {stage: {wall_s, rows, peak_rss_mib}}, plus totals."""
+    rows = {p.name: int(p.read_text()) for p in (work / "rows").iterdir()}
+    stage_rows = {f"gold_{r}": rows[f"silver_{r}"] for r in ROUNDS}
+    for r in ROUNDS:
+        stage_rows.update({f"{s}_{r}": rows[f"landing_{r}"] for s in ("extract", "bronze", "silver")})
+    runs: dict[str, dict] = {}
+    processes: dict[str, dict] = {}
+    for m in read_lines(work / "measurements.jsonl"):
+        record = {"wall_s": m["wall_s"], "rows": stage_rows.get(m["stage"]), "peak_rss_mib": m["peak_rss_kib"] / 1024}
+        if m["stage"] == "process":
+            processes[m["implementation"]] = record
+        else:
+            runs.setdefault(m["implementation"], {"stages": {}})["stages"][m["stage"]] = record
+    for peer, process in processes.items():
+        line = read_lines(work / f"{peer}.json")[-1]
+        runs[peer] = {
+            "stages": line["stages"],
+            "process": process,
+            "notes": line.get("notes", []),
+            "versions": line.get("versions", {}),
+        }
+    for name, run in runs.items():
+        stages = run["stages"]
+        counted = [s for s in stages if s in PIPELINE or s in ("import", "startup")]
+        if name == "arrow-rs-floor":
+            counted = list(stages)
+        run["pipeline_wall_s"] = sum(stages[s]["wall_s"] for s in counted)
+        run["peak_rss_mib"] = max((stages[s]["peak_rss_mib"] for s in counted), default=None)
+        if "process" in run:
+            run["peak_rss_mib"] = max(run["peak_rss_mib"], run["process"]["peak_rss_mib"])
+    return {"rows": rows, "implementations": runs}
+
+
+def ratios(runs: dict, cold: list[dict], zips: list[dict]) -> dict:
+    def wall(name, stages=None):
+        run = runs.get(name)
+        if run is None:
+            return None
+        if stages is None:
+            return run["pipeline_wall_s"]
+        found = [run["stages"][s]["wall_s"] for s in stages if s in run["stages"]]
+        return sum(found) if len(found) == len(stages) else None
+
+    def ratio(a, b):
+        return round(a / b, 2) if a is not None and b else None
+
+    ours = wall("lakehouse")
+    bronze = [f"bronze_{r}" for r in ROUNDS]
+    python_peak = runs.get("python_deltalake", {}).get("peak_rss_mib")
+    return {
+        "pipeline_vs_python": ratio(wall("python_deltalake"), ours),
+        "pipeline_vs_pyspark": ratio(wall("pyspark_local"), ours),
+        "silver_incremental_vs_python": ratio(
+            wall("python_deltalake", ["silver_incremental"]), wall("lakehouse", ["silver_incremental"])
+        ),
+        "bronze_vs_floor": ratio(wall("lakehouse", bronze), wall("arrow-rs-floor", bronze)),
+        "peak_rss_vs_python": ratio(runs["lakehouse"]["peak_rss_mib"], python_peak),
+        "cold_start_ms_max": max((c["first_event_ms"] for c in cold.values()), default=None),
+        "zip_mb_max": round(max(z["bytes"] for z in zips) / 1e6, 2) if zips else None,
+    }
+
+
+def cold_starts(runs: list[dict]) -> dict[str, dict]:
+    """Per function, the median of its runs (lakehouse-bench cold-start lines)."""
+    by_function: dict[str, list[dict]] = {}
+    for run in runs:
+        by_function.setdefault(run["function"], []).append(run)
+    return {
+        name: {
+            "runs": len(found),
+            "init_ms": round(statistics.median(r["init_ms"] for r in found), 1),
+            "first_event_ms": round(statistics.median(r["first_event_ms"] for r in found), 1),
+            "outcomes": sorted({r["outcome"] for r in found}),
+        }
+        for name, found in sorted(by_function.items())
+    }
+
+
+def cell(record: dict | None) -> str:
+    if record is None:
+        return "–"
+    rate = ""
+    if record.get("rows"):
+        thousands = record["rows"] / record["wall_s"] / 1000
+        rate = f" · {thousands:,.{0 if thousands >= 10 else 1}f}k rows/s"
+    return f"{record['wall_s']:.2f} s{rate} · {record['peak_rss_mib']:,.0f} MiB"
+
+
+def markdown(summary: dict) -> str:
+    runs = summary["implementations"]
+    order = [n for n in NAMES if n in runs]
+    lines = [
+        f"Size **{summary['size']}** ({summary['orders']:,} orders; landing rows: "
+        f"{summary['rows']['landing_initial']:,} initial, {summary['rows']['landing_incremental']:,} incremental), "
+        f"{summary['date']}, commit {summary['commit']} (plus any uncommitted changes), "
+        f"{summary['machine']['cpus']} cores.",
+        "",
+        "| stage | " + " | ".join(NAMES[n] for n in order) + " |",
+        "|---|" + "---|" * len(order),
+    ]
+    setup = ("seed", "activity")  # seeding the source: not part of any pipeline
+    extra = sorted({s for n in order for s in runs[n]["stages"] if s not in STAGES and s not in setup})
+    for stage in extra + STAGES:
+        if any(stage in runs[n]["stages"] for n in order):
+            lines.append(f"| {stage} | " + " | ".join(cell(runs[n]["stages"].get(stage)) for n in order) + " |")
+    lines.append(
+        "| **pipeline** (Bronze+Silver+Gold, both rounds, with the peers' import/startup) | "
+        + " | ".join(
+            "–"
+            if n == "arrow-rs-floor"
+            else f"**{runs[n]['pipeline_wall_s']:.2f} s · {runs[n]['peak_rss_mib']:,.0f} MiB**"
+            for n in order
+        )
+        + " |"
+    )
+    lines += ["", "| target | measured | bound | met |", "|---|---|---|---|"]
+    for label, key, op, bound in TARGETS:
+        value = summary["ratios"][key]
+        met = "–" if value is None else "yes" if OPS[op](value, bound) else "**no**"
+        lines.append(f"| {label} | {'not measured' if value is None else value} | {op} {bound} | {met} |")
+    if summary["cold_start"] or summary["zips"]:
+        cold, zips = summary["cold_start"], {z["function"]: z["bytes"] for z in summary["zips"]}
+        lines += [
+            "",
+            "| function | init (ms) | cold start: first event handled (ms) | answer | zip (MB) |",
+            "|---|---|---|---|---|",
+        ]
+        for fn in sorted(set(cold) | set(zips)):
+            c = cold.get(fn, {})
+            size = f"{zips[fn] / 1e6:.2f}" if fn in zips else "–"
+            answer = ", ".join(c.get("outcomes", ["–"]))
+            lines.append(f"| {fn} | {c.get('init_ms', '–')} | {c.get('first_event_ms', '–')} | {answer} | {size} |")
+    for name in order:
+        for note in runs[name].get("notes", []):
+            lines.append(f"\n{NAMES[name]}: {note}.")
+    return "\n".join(lines) + "\n"
+
+
+def summary(work: Path, size: str, out: Path) -> None:
+    collected = collect(work)
+    cold, zips = cold_starts(read_lines(work / "cold_start.jsonl")), read_lines(work / "zips.jsonl")
+    result = {
+        "size": size,
+        "orders": {"small": 10_000, "medium": 100_000, "large": 1_000_000}[size],
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": (work / "commit").read_text().strip(),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3, 1),
+            "system": platform.platform(),
+        },
+        **collected,
+        "ratios": ratios(collected["implementations"], cold, zips),
+        "cold_start": cold,
+        "zips": zips,
+        "checksums": {p.stem: json.loads(p.read_text()) for p in sorted((work / "checksums").glob("*.json"))},
+    }
+    result["markdown"] = markdown(result)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(result["markdown"])
+    print(f"results: {out}", file=sys.stderr)
+
+
+def main() -> None:
+    args = sys.argv[1:]
+    if len(args) == 3 and args[0] == "rows" and args[1] in ("parquet", "delta"):
+        print(count_rows(args[1], Path(args[2])))
+    elif len(args) == 4 and args[0] == "summary":
+        summary(Path(args[1]), args[2], Path(args[3]))
+    else:
+        sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    main()
