@@ -7,12 +7,12 @@
 
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, AsArray, RecordBatch, StringArray, TimestampMicrosecondArray, new_null_array};
-use arrow::compute::{CastOptions, cast, cast_with_options};
+use arrow::array::{ArrayRef, AsArray, RecordBatch, StringArray, TimestampMicrosecondArray};
+use arrow::compute::cast;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit, TimestampMicrosecondType};
 
 use crate::error::{Error, Result};
-use crate::types::{UTC, timestamp_type};
+use crate::types::{UTC, fit_column, timestamp_type};
 
 /// The landing file a row came from, relative to the landing root.
 pub const SOURCE_FILE: &str = "_source_file";
@@ -80,11 +80,6 @@ pub fn bronze_schema(landing: &Schema, table: Option<&Schema>) -> Result<SchemaR
 /// Conforms one landing batch to `target` (from [`bronze_schema`]) and adds the metadata.
 pub fn conform(batch: &RecordBatch, target: &SchemaRef, meta: &FileMeta) -> Result<RecordBatch> {
     let rows = batch.num_rows();
-    let landing = batch.schema();
-    let strict = CastOptions {
-        safe: false,
-        ..Default::default()
-    };
     let columns = target
         .fields()
         .iter()
@@ -94,11 +89,7 @@ pub fn conform(batch: &RecordBatch, target: &SchemaRef, meta: &FileMeta) -> Resu
                 EXTRACTED_AT => extracted_at(batch, meta)?,
                 INGESTED_AT => timestamps(vec![meta.ingested_at; rows]),
                 BATCH_ID => Arc::new(StringArray::from(vec![meta.batch_id.as_str(); rows])),
-                name => match landing.index_of(name) {
-                    Ok(index) => cast_with_options(batch.column(index), field.data_type(), &strict)
-                        .map_err(|e| Error::Incompatible(format!("column {name}: {e}")))?,
-                    Err(_) => new_null_array(field.data_type(), rows),
-                },
+                _ => fit_column(batch, field)?,
             })
         })
         .collect::<Result<Vec<_>>>()?;

@@ -10,6 +10,7 @@ pub mod error;
 pub mod pipeline;
 pub mod silver;
 pub mod types;
+pub mod upsert;
 
 pub use error::{Error, Result};
 pub use pipeline::{GoldSpec, Pipeline, Rule, TableSpec};

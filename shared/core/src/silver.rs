@@ -3,9 +3,9 @@
 //! From the Bronze rows a refine has not seen yet, [`changes_sql`] keeps the latest version of
 //! each key and gives it a verdict: deleted, failing a named rule, or valid. The I/O layer then
 //! merges those verdicts into the Silver table (valid rows upserted, the rest removed) and into
-//! the quarantine table (the latest failing version of each key kept with its rule).
-//! Every merge clause is guarded so that an older version never replaces a newer one, which
-//! makes replaying a batch harmless.
+//! the quarantine table (the latest failing version of each key kept with its rule), under the
+//! rules of [`crate::upsert`]: an older version never replaces a newer one, which makes replaying
+//! a batch harmless.
 
 use crate::bronze::{EXTRACTED_AT, SOURCE_FILE};
 use crate::pipeline::TableSpec;
@@ -85,18 +85,6 @@ pub fn quarantine_columns(columns: &[String]) -> Vec<String> {
         .cloned()
         .chain([SOURCE_FILE, EXTRACTED_AT, FAILED_RULE, FAILED_CHECK].map(str::to_owned))
         .collect()
-}
-
-/// The merge's match condition between `target` and `source` on the table key.
-pub fn match_on_key(spec: &TableSpec) -> String {
-    let key = quote(&spec.key);
-    format!("target.{key} = source.{key}")
-}
-
-/// A merge guard: the source version is not older than the target's.
-pub fn not_older(spec: &TableSpec) -> String {
-    let cursor = quote(&spec.cursor);
-    format!("source.{cursor} >= target.{cursor}")
 }
 
 fn sql_string(text: &str) -> String {
@@ -242,7 +230,6 @@ mod tests {
                 FAILED_CHECK
             ]
         );
-        assert_eq!(match_on_key(&spec()), "target.\"id\" = source.\"id\"");
         assert_eq!(quote("a\"b"), "\"a\"\"b\"");
     }
 }

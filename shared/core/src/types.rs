@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use arrow::array::{
     ArrayRef, BinaryBuilder, BooleanBuilder, Date32Builder, Decimal128Builder, Float32Builder, Float64Builder,
-    Int8Builder, Int16Builder, Int32Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
+    Int8Builder, Int16Builder, Int32Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder, new_null_array,
 };
+use arrow::compute::{CastOptions, cast_with_options};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use arrow::record_batch::RecordBatch;
 use chrono::{NaiveDate, NaiveDateTime};
@@ -21,6 +22,32 @@ pub const UTC: &str = "UTC";
 /// The Arrow type of every timestamp in the lake: microseconds, UTC.
 pub fn timestamp_type() -> DataType {
     DataType::Timestamp(TimeUnit::Microsecond, Some(Arc::from(UTC)))
+}
+
+/// The column `field` names, taken from `batch` by name and cast to the field's type (strictly:
+/// a value that does not fit is an error naming the column); all NULL if `batch` lacks it.
+pub fn fit_column(batch: &RecordBatch, field: &Field) -> Result<ArrayRef> {
+    let strict = CastOptions {
+        safe: false,
+        ..Default::default()
+    };
+    match batch.column_by_name(field.name()) {
+        Some(column) if column.data_type() == field.data_type() => Ok(column.clone()),
+        Some(column) => cast_with_options(column, field.data_type(), &strict)
+            .map_err(|e| Error::Incompatible(format!("column {}: {e}", field.name()))),
+        None => Ok(new_null_array(field.data_type(), batch.num_rows())),
+    }
+}
+
+/// `batch` with exactly the columns of `target`, in its order (see [`fit_column`]).
+pub fn fit(batch: &RecordBatch, target: &SchemaRef) -> Result<RecordBatch> {
+    let columns = target
+        .fields()
+        .iter()
+        .map(|field| fit_column(batch, field))
+        .collect::<Result<Vec<_>>>()?;
+    let options = arrow::record_batch::RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
+    Ok(RecordBatch::try_new_with_options(target.clone(), columns, &options)?)
 }
 
 /// A column as the source describes it.

@@ -9,25 +9,28 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use arrow::array::AsArray;
+use arrow::compute::concat_batches;
 use arrow::datatypes::{Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use datafusion::functions_aggregate::expr_fn::count;
-use datafusion::prelude::{DataFrame, SessionContext, cast, col, lit};
+use datafusion::prelude::{DataFrame, Expr, SessionContext, cast, col, ident, lit, not};
 use deltalake::DeltaTable;
 use deltalake::operations::write::SchemaMode;
 use deltalake::protocol::SaveMode;
 use lakehouse_core::bronze::is_metadata;
-use lakehouse_core::silver::{
-    self, DELETED, FAILED_RULE, QUARANTINED_AT, changes_sql, match_on_key, not_older, quarantine_columns,
-    silver_columns,
-};
+use lakehouse_core::silver::{DELETED, FAILED_RULE, QUARANTINED_AT, changes_sql, quarantine_columns, silver_columns};
 use lakehouse_core::types::timestamp_type;
+use lakehouse_core::upsert::Incoming;
 use lakehouse_core::{Pipeline, TableSpec};
 
 use crate::delta;
 use crate::error::{Error, Result};
 use crate::faults;
 use crate::lake::{Lake, Layer};
+
+/// The column of the merge input saying whether a version belongs in the target.
+const BELONGS: &str = "_belongs";
 
 /// The marker holding the Bronze version a Silver or quarantine table has consumed.
 pub fn refine_marker(table: &str) -> String {
@@ -190,8 +193,8 @@ async fn merge_silver(
     changes: DataFrame,
     marker: (String, i64),
 ) -> Result<()> {
-    let valid = format!("NOT source.{DELETED} AND source.{FAILED_RULE} IS NULL");
-    merge_latest(silver, spec, changes, silver_columns(spec, columns), &valid, marker).await
+    let valid = not(col(DELETED)).and(col(FAILED_RULE).is_null());
+    merge_latest(silver, spec, changes, silver_columns(spec, columns), valid, marker).await
 }
 
 /// Keeps the latest failing version of each key in quarantine with its rule; a key whose latest
@@ -207,57 +210,42 @@ async fn merge_quarantine(
     let changes = changes.with_column(QUARANTINED_AT, cast(now, timestamp_type()))?;
     let mut keep = quarantine_columns(columns);
     keep.push(QUARANTINED_AT.to_owned());
-    let failing = format!("NOT source.{DELETED} AND source.{FAILED_RULE} IS NOT NULL");
-    merge_latest(quarantine, spec, changes, keep, &failing, marker).await
+    let failing = not(col(DELETED)).and(col(FAILED_RULE).is_not_null());
+    merge_latest(quarantine, spec, changes, keep, failing, marker).await
 }
 
-/// MERGEs the latest versions into `table`, which holds the keys whose latest version satisfies
-/// `belongs` (a predicate over `source`): such a version is inserted or replaces the stored one,
-/// any other removes the key. No clause lets an older version touch a newer one.
+/// Upserts the latest versions into `table`, which holds the keys whose latest version satisfies
+/// `belongs`: such a version is inserted or replaces the stored one, any other removes the key,
+/// and no version replaces or removes a newer one (see [`delta::upsert`]). The marker is
+/// committed with the change, or alone when nothing changed.
 async fn merge_latest(
     table: DeltaTable,
     spec: &TableSpec,
     changes: DataFrame,
     keep: Vec<String>,
-    belongs: &str,
+    belongs: Expr,
     marker: (String, i64),
 ) -> Result<()> {
     let table = ensure_columns(table, &changes, &keep).await?;
-    let (url, before) = (table.table_url().clone(), table.version());
-    let properties = delta::with_markers(&table, [marker.clone()]);
-    let leaves = format!("NOT ({belongs}) AND {}", not_older(spec));
-    let replaces = format!("({belongs}) AND {}", not_older(spec));
-    let (merged, _) = table
-        .merge(changes, match_on_key(spec))
-        .with_source_alias("source")
-        .with_target_alias("target")
-        .with_commit_properties(properties)
-        .when_matched_delete(|delete| delete.predicate(leaves))
-        .and_then(|m| {
-            m.when_matched_update(|update| assign(update.predicate(replaces), &keep, |u, c, v| u.update(c, v)))
-        })
-        .and_then(|m| {
-            m.when_not_matched_insert(|insert| assign(insert.predicate(belongs), &keep, |i, c, v| i.set(c, v)))
-        })
-        .map_err(Error::delta(&url))?
-        .await
-        .map_err(Error::delta(&url))?;
-    record_if_unchanged(merged, before, marker).await
-}
-
-/// A merge that changed nothing made no commit; the marker still has to move.
-async fn record_if_unchanged(merged: DeltaTable, before: Option<u64>, marker: (String, i64)) -> Result<()> {
-    if merged.version() == before {
-        delta::commit_markers(&merged, [marker]).await?;
-    }
+    let mut selected: Vec<Expr> = keep.iter().map(ident).collect();
+    selected.push(belongs.alias(BELONGS));
+    let changes = changes.select(selected)?;
+    let schema: SchemaRef = Arc::new(changes.schema().as_arrow().clone());
+    let rows = concat_batches(&schema, &changes.collect().await?)?;
+    let belongs = rows.column(keep.len()).as_boolean().clone();
+    let rows = rows.project(&(0..keep.len()).collect::<Vec<_>>())?;
+    let incoming = Incoming::new(rows, &spec.key, &spec.cursor, belongs)?;
+    let report = delta::upsert(&table, incoming, [marker]).await?;
+    tracing::debug!(
+        table = %table.table_url(),
+        version = report.version,
+        files_sifted = report.files_sifted,
+        files_rewritten = report.files_rewritten,
+        rows_removed = report.rows_removed,
+        rows_written = report.rows_written,
+        "upserted"
+    );
     Ok(())
-}
-
-/// Sets every kept column from the source: `target.c = source.c`.
-fn assign<B>(builder: B, columns: &[String], set: impl Fn(B, String, String) -> B) -> B {
-    columns.iter().fold(builder, |b, c| {
-        set(b, c.clone(), format!("source.{}", silver::quote(c)))
-    })
 }
 
 /// Creates the table, or adds the columns it lacks, so that `keep` (taken from `changes`) fits.

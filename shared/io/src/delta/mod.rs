@@ -18,6 +18,9 @@ use url::Url;
 use crate::error::{Error, Result};
 use crate::lake::{Lake, Layer};
 
+mod upsert;
+pub use upsert::{UpsertReport, upsert};
+
 /// How often a stage re-reads and retries after losing a commit race to another writer.
 pub const MAX_CONFLICT_RETRIES: usize = 8;
 

@@ -1,0 +1,258 @@
+//! A newest-wins upsert by key, decided row by row on Arrow data.
+//!
+//! [`Incoming`] holds the latest version of each changed key and whether that version belongs in
+//! the table. Given the key and cursor columns of rows already stored, [`Incoming::sift`] says
+//! which stored rows stay and which incoming versions a newer stored row beats; after every
+//! stored file is sifted, [`Incoming::survivors`] are the versions to write. The I/O layer
+//! applies this file by file, so a file without a changed key is never rewritten.
+//!
+//! The rules are those of a SQL MERGE guarded by `source.cursor >= target.cursor`:
+//! - a stored row whose key has an incoming version that is not older is removed (the version
+//!   then replaces it if it belongs, and the key leaves the table if not);
+//! - a stored row that is newer than the incoming version of its key stays, and that version is
+//!   dropped (so replaying an old batch changes nothing);
+//! - an incoming version whose key matches no stored row is inserted if it belongs;
+//! - NULL keys match nothing, and a NULL cursor on either side makes the guard fail.
+
+use std::collections::HashMap;
+
+use arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch, make_comparator};
+use arrow::compute::{SortOptions, cast, filter_record_batch};
+use arrow::datatypes::DataType;
+use arrow::row::{RowConverter, SortField};
+
+use crate::error::{Error, Result};
+
+/// The latest versions an upsert brings, indexed by key.
+pub struct Incoming {
+    key_column: String,
+    cursor_column: String,
+    rows: RecordBatch,
+    belongs: BooleanArray,
+    key_type: DataType,
+    cursor: ArrayRef,
+    /// Each non-NULL key's encoded row → its index in `rows`.
+    index: HashMap<Box<[u8]>, usize>,
+}
+
+/// What sifting one run of stored rows decided.
+#[derive(Debug)]
+pub struct Sifted {
+    /// True for each stored row that stays.
+    pub keep: BooleanArray,
+    /// Incoming versions that a stored row is newer than (indices into the incoming rows).
+    pub beaten: Vec<usize>,
+}
+
+impl Sifted {
+    /// How many stored rows the upsert removes (replaced or deleted).
+    pub fn removed(&self) -> usize {
+        self.keep.false_count()
+    }
+}
+
+impl Incoming {
+    /// Indexes `rows` by the column `key`; `belongs[i]` says whether row `i` is to be in the table
+    /// after the upsert (false: its key is to leave). Keys must be unique among `rows`.
+    pub fn new(rows: RecordBatch, key: &str, cursor: &str, belongs: BooleanArray) -> Result<Self> {
+        let column = |name: &str| {
+            rows.column_by_name(name)
+                .cloned()
+                .ok_or_else(|| Error::Incompatible(format!("the incoming rows have no column {name:?}")))
+        };
+        let (keys, cursors) = (column(key)?, column(cursor)?);
+        if belongs.len() != rows.num_rows() || belongs.null_count() > 0 {
+            return Err(Error::Incompatible(
+                "every incoming row needs a non-NULL verdict of whether it belongs".into(),
+            ));
+        }
+        let key_type = keys.data_type().clone();
+        let encoded = key_converter(&key_type)?.convert_columns(&[keys.clone()])?;
+        let mut index = HashMap::with_capacity(rows.num_rows());
+        for (i, row) in encoded.iter().enumerate() {
+            if keys.is_valid(i) && index.insert(Box::from(row.as_ref()), i).is_some() {
+                return Err(Error::Incompatible(format!(
+                    "key {key:?} appears more than once among the incoming rows"
+                )));
+            }
+        }
+        Ok(Self {
+            key_column: key.to_owned(),
+            cursor_column: cursor.to_owned(),
+            rows,
+            belongs,
+            key_type,
+            cursor: cursors,
+            index,
+        })
+    }
+
+    /// The names of the key and the cursor column, which [`Incoming::sift`] is given.
+    pub fn key_and_cursor(&self) -> [&str; 2] {
+        [&self.key_column, &self.cursor_column]
+    }
+
+    /// The number of incoming versions.
+    pub fn len(&self) -> usize {
+        self.rows.num_rows()
+    }
+
+    /// Whether there are no incoming versions.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Decides, for stored rows given by their key and cursor columns, which stay.
+    pub fn sift(&self, stored_key: &ArrayRef, stored_cursor: &ArrayRef) -> Result<Sifted> {
+        let stored_key = cast(stored_key, &self.key_type)?;
+        let stored_cursor = cast(stored_cursor, self.cursor.data_type())?;
+        let encoded = key_converter(&self.key_type)?.convert_columns(&[stored_key.clone()])?;
+        let compare = make_comparator(&self.cursor, &stored_cursor, SortOptions::default())?;
+        let mut beaten = Vec::new();
+        let keep = (0..stored_key.len()).map(|row| {
+            let incoming = stored_key
+                .is_valid(row)
+                .then(|| self.index.get(encoded.row(row).as_ref()))
+                .flatten();
+            let Some(&incoming) = incoming else {
+                return Some(true);
+            };
+            let comparable = self.cursor.is_valid(incoming) && stored_cursor.is_valid(row);
+            if comparable && compare(incoming, row).is_ge() {
+                Some(false)
+            } else {
+                beaten.push(incoming);
+                Some(true)
+            }
+        });
+        let keep = keep.collect::<BooleanArray>();
+        Ok(Sifted { keep, beaten })
+    }
+
+    /// The incoming versions to write once every stored row was sifted: those that belong and
+    /// that no stored row beat. `beaten` holds the `beaten` indices of every [`Sifted`].
+    pub fn survivors(&self, beaten: impl IntoIterator<Item = usize>) -> Result<RecordBatch> {
+        let mut write: Vec<bool> = self.belongs.iter().map(|b| b == Some(true)).collect();
+        for row in beaten {
+            if let Some(slot) = write.get_mut(row) {
+                *slot = false;
+            }
+        }
+        Ok(filter_record_batch(&self.rows, &BooleanArray::from(write))?)
+    }
+}
+
+fn key_converter(key_type: &DataType) -> Result<RowConverter> {
+    Ok(RowConverter::new(vec![SortField::new(key_type.clone())])?)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{AsArray, Int32Array, Int64Array, StringArray};
+    use arrow::datatypes::Int64Type;
+
+    use super::*;
+
+    /// Incoming rows of (id, version, name), each with whether it belongs.
+    fn incoming(rows: &[(Option<i64>, Option<i64>, &str, bool)]) -> Incoming {
+        let batch = RecordBatch::try_from_iter(vec![
+            (
+                "id",
+                Arc::new(Int64Array::from_iter(rows.iter().map(|r| r.0))) as ArrayRef,
+            ),
+            (
+                "version",
+                Arc::new(Int64Array::from_iter(rows.iter().map(|r| r.1))) as ArrayRef,
+            ),
+            (
+                "name",
+                Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.2))) as ArrayRef,
+            ),
+        ])
+        .unwrap();
+        let belongs = BooleanArray::from_iter(rows.iter().map(|r| Some(r.3)));
+        Incoming::new(batch, "id", "version", belongs).unwrap()
+    }
+
+    fn sift(incoming: &Incoming, stored: &[(Option<i64>, Option<i64>)]) -> (Vec<bool>, Vec<usize>) {
+        let keys: ArrayRef = Arc::new(Int64Array::from_iter(stored.iter().map(|r| r.0)));
+        let cursors: ArrayRef = Arc::new(Int64Array::from_iter(stored.iter().map(|r| r.1)));
+        let sifted = incoming.sift(&keys, &cursors).unwrap();
+        (sifted.keep.iter().map(|k| k.unwrap()).collect(), sifted.beaten)
+    }
+
+    fn ids(batch: &RecordBatch) -> Vec<i64> {
+        batch.column(0).as_primitive::<Int64Type>().values().to_vec()
+    }
+
+    #[test]
+    fn a_newer_or_equal_version_replaces_the_stored_row_and_an_older_one_is_dropped() {
+        let incoming = incoming(&[
+            (Some(1), Some(5), "newer", true),
+            (Some(2), Some(5), "same", true),
+            (Some(3), Some(5), "older", true),
+        ]);
+        let (keep, beaten) = sift(&incoming, &[(Some(1), Some(4)), (Some(2), Some(5)), (Some(3), Some(6))]);
+        assert_eq!(keep, [false, false, true]);
+        assert_eq!(beaten, [2]);
+        assert_eq!(ids(&incoming.survivors(beaten).unwrap()), [1, 2]);
+    }
+
+    #[test]
+    fn a_version_that_does_not_belong_removes_its_key_unless_it_is_older() {
+        let incoming = incoming(&[(Some(1), Some(5), "deleted", false), (Some(2), Some(5), "stale", false)]);
+        let (keep, beaten) = sift(&incoming, &[(Some(1), Some(4)), (Some(2), Some(9)), (Some(7), Some(1))]);
+        assert_eq!(keep, [false, true, true]);
+        assert!(incoming.survivors(beaten).unwrap().num_rows() == 0);
+    }
+
+    #[test]
+    fn new_keys_are_inserted_when_they_belong() {
+        let incoming = incoming(&[
+            (Some(8), Some(1), "new", true),
+            (Some(9), Some(1), "new but failing", false),
+        ]);
+        let (keep, beaten) = sift(&incoming, &[(Some(1), Some(1))]);
+        assert_eq!(keep, [true]);
+        assert_eq!(ids(&incoming.survivors(beaten).unwrap()), [8]);
+    }
+
+    #[test]
+    fn null_keys_match_nothing_and_null_cursors_fail_the_guard() {
+        let incoming = incoming(&[(None, Some(5), "no key", true), (Some(2), None, "no cursor", true)]);
+        let (keep, beaten) = sift(&incoming, &[(None, Some(1)), (Some(2), Some(1))]);
+        assert_eq!(keep, [true, true]);
+        assert_eq!(beaten, [1]);
+        let survivors = incoming.survivors(beaten).unwrap();
+        assert_eq!(survivors.num_rows(), 1);
+        assert!(survivors.column(0).is_null(0));
+    }
+
+    #[test]
+    fn stored_keys_of_another_integer_type_are_compared_by_value() {
+        let incoming = incoming(&[(Some(3), Some(5), "x", true)]);
+        let keys: ArrayRef = Arc::new(Int32Array::from(vec![3, 4]));
+        let cursors: ArrayRef = Arc::new(Int32Array::from(vec![1, 1]));
+        let sifted = incoming.sift(&keys, &cursors).unwrap();
+        assert_eq!(sifted.removed(), 1);
+        assert!(!sifted.keep.value(0));
+    }
+
+    #[test]
+    fn duplicate_incoming_keys_and_missing_columns_are_refused_by_name() {
+        let batch = RecordBatch::try_from_iter(vec![
+            ("id", Arc::new(Int64Array::from(vec![1, 1])) as ArrayRef),
+            ("version", Arc::new(Int64Array::from(vec![1, 2])) as ArrayRef),
+        ])
+        .unwrap();
+        let belongs = BooleanArray::from(vec![true, true]);
+        let duplicate = Incoming::new(batch.clone(), "id", "version", belongs.clone())
+            .err()
+            .unwrap();
+        assert!(duplicate.to_string().contains("more than once"), "{duplicate}");
+        let missing = Incoming::new(batch, "id", "updated_at", belongs).err().unwrap();
+        assert!(missing.to_string().contains("\"updated_at\""), "{missing}");
+    }
+}

@@ -1,0 +1,372 @@
+//! A copy-on-write upsert of a Delta table by key, under the rules of
+//! [`lakehouse_core::upsert`].
+//!
+//! delta-rs's MERGE joins the whole table with the changes through a general query plan and then
+//! rewrites every file a changed key touches. This does the same change with less work:
+//! 1. read only the key and cursor columns of each data file and sift them;
+//! 2. rewrite, in parallel, just the files that lose a row, copying the rows that stay;
+//! 3. write the incoming versions that survive;
+//! 4. commit the removes, the adds and the markers as one MERGE commit.
+//!
+//! A file without a changed key is read for two columns and left as it is.
+
+use std::sync::Arc;
+
+use arrow::array::{Array, BooleanArray, RecordBatch};
+use arrow::compute::{concat, filter_record_batch};
+use deltalake::DeltaTable;
+use deltalake::kernel::transaction::CommitBuilder;
+use deltalake::kernel::{Action, Add, LogicalFileView};
+use deltalake::protocol::DeltaOperation;
+use deltalake::writer::{DeltaWriter, RecordBatchWriter};
+use futures::future::BoxFuture;
+use futures::stream::FuturesOrdered;
+use futures::{FutureExt, StreamExt, TryStreamExt};
+use lakehouse_core::types::fit;
+use lakehouse_core::upsert::{Incoming, Sifted};
+use object_store::{ObjectMeta, ObjectStore};
+use parquet::arrow::async_reader::ParquetRecordBatchStream;
+use parquet::arrow::{ParquetRecordBatchStreamBuilder, ProjectionMask};
+
+use super::with_markers;
+use crate::error::{Error, Result};
+use crate::parquet_io::ObjectReader;
+
+/// Rows per batch when reading stored files.
+const BATCH_ROWS: usize = 64 * 1024;
+/// The most incoming versions in one new file; more are split and written in parallel.
+const ROWS_PER_FILE: usize = 1 << 20;
+
+/// What an upsert changed.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct UpsertReport {
+    /// Data files whose key and cursor columns were read.
+    pub files_sifted: usize,
+    /// Of those, files rewritten because they lost a row.
+    pub files_rewritten: usize,
+    /// Stored rows removed: replaced by a newer version or deleted.
+    pub rows_removed: usize,
+    /// Incoming versions written.
+    pub rows_written: usize,
+    /// The version committed.
+    pub version: u64,
+}
+
+/// Applies `incoming` to `table` (which must exist) and commits it with `markers`.
+pub async fn upsert(
+    table: &DeltaTable,
+    incoming: Incoming,
+    markers: impl IntoIterator<Item = (String, i64)>,
+) -> Result<UpsertReport> {
+    let url = table.table_url().clone();
+    let state = table.snapshot().map_err(Error::delta(&url))?;
+    let files: Vec<LogicalFileView> = state.log_data().iter().collect();
+    if let Some(file) = files.iter().find(|f| f.deletion_vector_descriptor().is_some()) {
+        return Err(Error::State {
+            path: format!("{url}{}", file.path()),
+            reason: "the file has a deletion vector, which this upsert does not apply".into(),
+        });
+    }
+    let incoming = Arc::new(incoming);
+    let store = table.object_store();
+    let mut report = UpsertReport {
+        files_sifted: files.len(),
+        ..Default::default()
+    };
+
+    let sifts = files
+        .into_iter()
+        .map(|file| {
+            let (store, incoming) = (store.clone(), incoming.clone());
+            async move {
+                let sifted = sift_file(store, &file, &incoming).await?;
+                Ok((file, sifted))
+            }
+            .boxed()
+        })
+        .collect();
+    let sifted = in_parallel(sifts).await?;
+    let survivors = incoming.survivors(sifted.iter().flat_map(|(_, s)| s.beaten.iter().copied()))?;
+    let touched: Vec<(LogicalFileView, Sifted)> = sifted.into_iter().filter(|(_, s)| s.removed() > 0).collect();
+    report.files_rewritten = touched.len();
+    report.rows_removed = touched.iter().map(|(_, s)| s.removed()).sum();
+    report.rows_written = survivors.num_rows();
+
+    let mut actions: Vec<Action> = touched
+        .iter()
+        .map(|(file, _)| Action::Remove(file.remove_action(true)))
+        .collect();
+    let rewrites = touched.into_iter().map(|(file, sifted)| {
+        let (table, store) = (table.clone(), store.clone());
+        async move { rewrite_file(&table, store, &file, &sifted.keep).await }.boxed()
+    });
+    let inserts = chunks(&survivors, ROWS_PER_FILE).map(|rows| {
+        let table = table.clone();
+        async move { write_rows(&table, rows).await }.boxed()
+    });
+    for adds in in_parallel(rewrites.chain(inserts).collect()).await? {
+        actions.extend(adds.into_iter().map(Action::Add));
+    }
+
+    let key = incoming.key_and_cursor()[0].to_owned();
+    let operation = DeltaOperation::Merge {
+        predicate: None,
+        merge_predicate: Some(format!("target.{key} = source.{key}")),
+        matched_predicates: Vec::new(),
+        not_matched_predicates: Vec::new(),
+        not_matched_by_source_predicates: Vec::new(),
+    };
+    let committed = CommitBuilder::from(with_markers(table, markers))
+        .with_actions(actions)
+        .build(Some(state), table.log_store(), operation)
+        .await
+        .map_err(Error::delta(&url))?;
+    report.version = committed.version();
+    Ok(report)
+}
+
+/// Reads the key and cursor columns of one data file and sifts them.
+async fn sift_file(store: Arc<dyn ObjectStore>, file: &LogicalFileView, incoming: &Incoming) -> Result<Sifted> {
+    let path = file.path().into_owned();
+    let batches: Vec<RecordBatch> = read(store, file, Some(incoming.key_and_cursor()))
+        .await?
+        .try_collect()
+        .await
+        .map_err(Error::parquet(&path))?;
+    let [key, cursor] = incoming.key_and_cursor().map(|name| {
+        let parts: Vec<&dyn Array> = batches
+            .iter()
+            .filter_map(|b| b.column_by_name(name).map(|c| c.as_ref()))
+            .collect();
+        if parts.len() < batches.len() {
+            return Err(Error::State {
+                path: path.clone(),
+                reason: format!("the data file has no column {name:?}"),
+            });
+        }
+        Ok(concat(&parts)?)
+    });
+    Ok(incoming.sift(&key?, &cursor?)?)
+}
+
+/// Copies the rows of `file` that `keep` marks into new files; returns their adds.
+async fn rewrite_file(
+    table: &DeltaTable,
+    store: Arc<dyn ObjectStore>,
+    file: &LogicalFileView,
+    keep: &BooleanArray,
+) -> Result<Vec<Add>> {
+    let path = file.path().into_owned();
+    let mut batches = read(store, file, None).await?;
+    let mut writer = writer_for(table)?;
+    let mut offset = 0;
+    while let Some(batch) = batches.try_next().await.map_err(Error::parquet(&path))? {
+        let rows = batch.num_rows();
+        let kept = filter_record_batch(&batch, &keep.slice(offset, rows))?;
+        offset += rows;
+        if kept.num_rows() > 0 {
+            let kept = fit(&kept, &writer.arrow_schema())?;
+            writer.write(kept).await.map_err(Error::delta(table.table_url()))?;
+        }
+    }
+    writer.flush().await.map_err(Error::delta(table.table_url()))
+}
+
+/// Writes `rows` into new files of `table`; returns their adds.
+async fn write_rows(table: &DeltaTable, rows: RecordBatch) -> Result<Vec<Add>> {
+    let mut writer = writer_for(table)?;
+    let rows = fit(&rows, &writer.arrow_schema())?;
+    writer.write(rows).await.map_err(Error::delta(table.table_url()))?;
+    writer.flush().await.map_err(Error::delta(table.table_url()))
+}
+
+fn writer_for(table: &DeltaTable) -> Result<RecordBatchWriter> {
+    RecordBatchWriter::for_table(table).map_err(Error::delta(table.table_url()))
+}
+
+/// Streams one data file, all columns or only `columns`.
+async fn read(
+    store: Arc<dyn ObjectStore>,
+    file: &LogicalFileView,
+    columns: Option<[&str; 2]>,
+) -> Result<ParquetRecordBatchStream<ObjectReader>> {
+    let location = file.object_store_path();
+    let meta = ObjectMeta {
+        location: location.clone(),
+        last_modified: file.modification_datetime().map_err(Error::delta(&location))?,
+        size: u64::try_from(file.size()).unwrap_or_default(),
+        e_tag: None,
+        version: None,
+    };
+    let builder = ParquetRecordBatchStreamBuilder::new(ObjectReader::new(store, meta))
+        .await
+        .map_err(Error::parquet(&location))?
+        .with_batch_size(BATCH_ROWS);
+    let builder = match columns {
+        Some(names) => {
+            let projection = ProjectionMask::columns(builder.parquet_schema(), names);
+            builder.with_projection(projection)
+        }
+        None => builder,
+    };
+    builder.build().map_err(Error::parquet(&location))
+}
+
+/// `rows` in slices of at most `size` rows (none when `rows` is empty).
+fn chunks(rows: &RecordBatch, size: usize) -> impl Iterator<Item = RecordBatch> + '_ {
+    (0..rows.num_rows())
+        .step_by(size)
+        .map(move |start| rows.slice(start, size.min(rows.num_rows() - start)))
+}
+
+/// Runs each piece of work in a task of its own, as many at once as there are cores, and
+/// returns the results in order. Parquet decoding and encoding are CPU-bound; tasks spread them
+/// over the runtime's threads. (The work comes boxed and `'static`, and no closure is held across
+/// an await, so that callers' futures stay `Send`.)
+async fn in_parallel<T: Send + 'static>(work: Vec<BoxFuture<'static, Result<T>>>) -> Result<Vec<T>> {
+    let width = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut running = FuturesOrdered::new();
+    let mut results = Vec::with_capacity(work.len());
+    for piece in work {
+        if running.len() >= width {
+            results.push(joined(running.next().await)?);
+        }
+        running.push_back(tokio::spawn(piece));
+    }
+    while !running.is_empty() {
+        results.push(joined(running.next().await)?);
+    }
+    Ok(results)
+}
+
+fn joined<T>(outcome: Option<Result<Result<T>, tokio::task::JoinError>>) -> Result<T> {
+    match outcome {
+        Some(Ok(result)) => result,
+        Some(Err(e)) => Err(Error::State {
+            path: "upsert worker".into(),
+            reason: e.to_string(),
+        }),
+        None => Err(Error::State {
+            path: "upsert worker".into(),
+            reason: "no result".into(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::collections::HashMap;
+
+    use arrow::array::{ArrayRef, AsArray, Int64Array, StringArray};
+    use arrow::datatypes::Int64Type;
+    use deltalake::protocol::SaveMode;
+
+    use super::*;
+    use crate::delta::{marker, open, register, session};
+
+    /// A batch of (id, version, name) rows.
+    fn rows(rows: &[(i64, i64, &str)]) -> RecordBatch {
+        RecordBatch::try_from_iter(vec![
+            (
+                "id",
+                Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.0))) as ArrayRef,
+            ),
+            (
+                "version",
+                Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.1))) as ArrayRef,
+            ),
+            (
+                "name",
+                Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.2))) as ArrayRef,
+            ),
+        ])
+        .unwrap()
+    }
+
+    /// A table of three files: ids 1–100, 101–200, 201–300, all at version 1.
+    async fn three_files(dir: &tempfile::TempDir) -> DeltaTable {
+        let url = url::Url::from_directory_path(dir.path()).unwrap();
+        let mut table = open(&url, HashMap::new()).await.unwrap();
+        for first in [1, 101, 201] {
+            let names: Vec<String> = (first..first + 100).map(|id| format!("n{id}")).collect();
+            let file: Vec<(i64, i64, &str)> = (first..first + 100)
+                .zip(&names)
+                .map(|(id, name)| (id, 1, name.as_str()))
+                .collect();
+            table = table
+                .write(vec![rows(&file)])
+                .with_save_mode(SaveMode::Append)
+                .await
+                .unwrap();
+        }
+        table
+    }
+
+    async fn contents(table: &DeltaTable) -> Vec<(i64, i64, String)> {
+        let ctx = session();
+        register(&ctx, None, "t", table).await.unwrap();
+        let batches = ctx.sql("SELECT id, version, name FROM t ORDER BY id").await.unwrap();
+        let mut out = Vec::new();
+        for batch in batches.collect().await.unwrap() {
+            let ids = batch.column(0).as_primitive::<Int64Type>();
+            let versions = batch.column(1).as_primitive::<Int64Type>();
+            let names = arrow::compute::cast(batch.column(2), &arrow::datatypes::DataType::Utf8).unwrap();
+            let names = names.as_string::<i32>();
+            for i in 0..batch.num_rows() {
+                out.push((ids.value(i), versions.value(i), names.value(i).to_owned()));
+            }
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn only_files_holding_a_replaced_or_removed_key_are_rewritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let table = three_files(&dir).await;
+        let mut expected = contents(&table).await;
+
+        // 150 gets a newer version, 250 leaves, 10 brings an older version (it loses), 400 is new.
+        let changes = rows(&[
+            (150, 2, "changed"),
+            (250, 2, "deleted"),
+            (10, 0, "stale"),
+            (400, 1, "new"),
+        ]);
+        let belongs = BooleanArray::from(vec![true, false, true, true]);
+        let incoming = Incoming::new(changes, "id", "version", belongs).unwrap();
+        let report = upsert(&table, incoming, [("app".to_owned(), 7)]).await.unwrap();
+
+        assert_eq!(report.files_sifted, 3);
+        assert_eq!(
+            report.files_rewritten, 2,
+            "the file of ids 1–100 is left alone: {report:?}"
+        );
+        assert_eq!(report.rows_removed, 2);
+        assert_eq!(report.rows_written, 2);
+        let mut table = table;
+        table.load().await.unwrap();
+        assert_eq!(table.version(), Some(report.version));
+        assert_eq!(marker(&table, "app").await.unwrap(), Some(7));
+
+        expected.retain(|r| r.0 != 150 && r.0 != 250);
+        expected.push((150, 2, "changed".into()));
+        expected.push((400, 1, "new".into()));
+        expected.sort();
+        assert_eq!(contents(&table).await, expected);
+    }
+
+    #[tokio::test]
+    async fn an_upsert_without_changes_commits_its_marker_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut table = three_files(&dir).await;
+        let before = contents(&table).await;
+        let stale = Incoming::new(rows(&[(5, 0, "old")]), "id", "version", BooleanArray::from(vec![true])).unwrap();
+        let report = upsert(&table, stale, [("app".to_owned(), 3)]).await.unwrap();
+        assert_eq!((report.files_rewritten, report.rows_written), (0, 0));
+        table.load().await.unwrap();
+        assert_eq!(marker(&table, "app").await.unwrap(), Some(3));
+        assert_eq!(contents(&table).await, before);
+    }
+}
