@@ -61,7 +61,12 @@ def collect(work: Path) -> dict:
     runs: dict[str, dict] = {}
     processes: dict[str, dict] = {}
     for m in read_lines(work / "measurements.jsonl"):
-        record = {"wall_s": m["wall_s"], "rows": stage_rows.get(m["stage"]), "peak_rss_mib": m["peak_rss_kib"] / 1024}
+        record = {
+            "wall_s": m["wall_s"],
+            "cpu_s": m.get("cpu_s"),
+            "rows": stage_rows.get(m["stage"]),
+            "peak_rss_mib": m["peak_rss_kib"] / 1024,
+        }
         if m["stage"] == "process":
             processes[m["implementation"]] = record
         else:
@@ -113,6 +118,39 @@ def ratios(runs: dict, cold: list[dict], zips: list[dict]) -> dict:
         "cold_start_ms_max": max((c["first_event_ms"] for c in cold.values()), default=None),
         "zip_mb_max": round(max(z["bytes"] for z in zips) / 1e6, 2) if zips else None,
     }
+
+
+# AWS Lambda on arm64, us-east-1 list prices, and the memory size that comes with one full vCPU.
+PRICE_PER_GB_SECOND = 0.0000133334
+PRICE_PER_REQUEST = 0.20 / 1e6
+ONE_VCPU_MIB = 1769
+
+
+def lambda_cost(records: list[dict]) -> float:
+    """What running `records` (each a process: one invocation) as Lambda invocations costs: each
+    billed for max(wall, CPU) seconds, the time it would take on one vCPU, at 1,769 MB or at
+    its peak RSS plus 10 % if that is more."""
+    dollars = 0.0
+    for r in records:
+        seconds = max(r["wall_s"], r.get("cpu_s") or 0.0)
+        gib = max(ONE_VCPU_MIB, r["peak_rss_mib"] * 1.1) / 1024
+        dollars += seconds * gib * PRICE_PER_GB_SECOND + PRICE_PER_REQUEST
+    return dollars
+
+
+def costs(runs: dict, rows: dict) -> dict:
+    """Lambda dollars per million source (landing) rows, for ours and for the Python peer."""
+    millions = sum(rows[f"landing_{r}"] for r in ROUNDS) / 1e6
+    out = {}
+    ours = runs.get("lakehouse", {}).get("stages", {})
+    if all(s in ours for s in PIPELINE):
+        out["lakehouse_pipeline"] = lambda_cost([ours[s] for s in PIPELINE]) / millions
+        every = [s for s in STAGES if s in ours]
+        out["lakehouse_with_extraction"] = lambda_cost([ours[s] for s in every]) / millions
+    python = runs.get("python_deltalake", {}).get("process")
+    if python and python.get("cpu_s") is not None:
+        out["python_deltalake"] = lambda_cost([python]) / millions
+    return {k: round(v, 6) for k, v in out.items()}
 
 
 def cold_starts(runs: list[dict]) -> dict[str, dict]:
@@ -185,6 +223,15 @@ def markdown(summary: dict) -> str:
             size = f"{zips[fn] / 1e6:.2f}" if fn in zips else "–"
             answer = ", ".join(c.get("outcomes", ["–"]))
             lines.append(f"| {fn} | {c.get('init_ms', '–')} | {c.get('first_event_ms', '–')} | {answer} | {size} |")
+    if summary.get("costs"):
+        labels = {
+            "lakehouse_pipeline": "lakehouse, Bronze + Silver + Gold (a process per stage and round)",
+            "lakehouse_with_extraction": "lakehouse, with extraction from MariaDB",
+            "python_deltalake": "Python deltalake + polars (one process)",
+        }
+        lines += ["", "| Lambda cost per million source rows (arm64) | $ |", "|---|---|"]
+        for key, dollars in summary["costs"].items():
+            lines.append(f"| {labels[key]} | {dollars:.4f} |")
     for name in order:
         for note in runs[name].get("notes", []):
             lines.append(f"\n{NAMES[name]}: {note}.")
@@ -206,6 +253,7 @@ def summary(work: Path, size: str, out: Path) -> None:
         },
         **collected,
         "ratios": ratios(collected["implementations"], cold, zips),
+        "costs": costs(collected["implementations"], collected["rows"]),
         "cold_start": cold,
         "zips": zips,
         "checksums": {p.stem: json.loads(p.read_text()) for p in sorted((work / "checksums").glob("*.json"))},

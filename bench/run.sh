@@ -47,7 +47,7 @@ lake="$work/lakehouse/lake"
 measurements="$work/measurements.jsonl"
 
 # measure IMPLEMENTATION STAGE COMMAND...: runs COMMAND under /usr/bin/time -v (stdout and stderr
-# to logs/) and records its wall time and peak RSS.
+# to logs/) and records its wall time, CPU time (user + system) and peak RSS.
 measure() {
   local implementation="$1" stage="$2"; shift 2
   local name="$implementation.$stage" begun ended rss
@@ -60,8 +60,9 @@ measure() {
   fi
   ended="$(date +%s%N)"
   rss="$(awk -F': ' '/Maximum resident set size/ {print $2}' "$work/logs/$name.time")"
-  printf '{"implementation": "%s", "stage": "%s", "wall_s": %s, "peak_rss_kib": %s}\n' \
-    "$implementation" "$stage" "$(( (ended - begun) / 1000000 ))e-3" "$rss" >>"$measurements"
+  cpu="$(awk -F': ' '/User time|System time/ {s += $2} END {print s}' "$work/logs/$name.time")"
+  printf '{"implementation": "%s", "stage": "%s", "wall_s": %s, "cpu_s": %s, "peak_rss_kib": %s}\n' \
+    "$implementation" "$stage" "$(( (ended - begun) / 1000000 ))e-3" "$cpu" "$rss" >>"$measurements"
 }
 
 # The source: a fresh database on the private MariaDB, dropped on exit.

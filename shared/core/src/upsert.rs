@@ -16,9 +16,9 @@
 
 use std::collections::HashMap;
 
-use arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch, make_comparator};
+use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, RecordBatch, make_comparator};
 use arrow::compute::{SortOptions, cast, filter_record_batch};
-use arrow::datatypes::DataType;
+use arrow::datatypes::{DataType, Int64Type};
 use arrow::row::{RowConverter, SortField};
 
 use crate::error::{Error, Result};
@@ -33,6 +33,9 @@ pub struct Incoming {
     cursor: ArrayRef,
     /// Each non-NULL key's encoded row → its index in `rows`.
     index: HashMap<Box<[u8]>, usize>,
+    /// The keys in order, when they are integers: files whose key range holds none of them
+    /// need no sifting.
+    sorted_keys: Option<Vec<i64>>,
 }
 
 /// What sifting one run of stored rows decided.
@@ -76,6 +79,10 @@ impl Incoming {
                 )));
             }
         }
+        let sorted_keys = integer_keys(&keys).map(|mut k| {
+            k.sort_unstable();
+            k
+        });
         Ok(Self {
             key_column: key.to_owned(),
             cursor_column: cursor.to_owned(),
@@ -84,6 +91,7 @@ impl Incoming {
             key_type,
             cursor: cursors,
             index,
+            sorted_keys,
         })
     }
 
@@ -100,6 +108,16 @@ impl Incoming {
     /// Whether there are no incoming versions.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Whether stored rows with integer keys between `min` and `max` (inclusive: a file's
+    /// statistics) can match an incoming key. Always true for keys that are not integers.
+    pub fn may_match(&self, min: i64, max: i64) -> bool {
+        let Some(keys) = &self.sorted_keys else {
+            return true;
+        };
+        let first_not_below = keys.partition_point(|k| *k < min);
+        keys.get(first_not_below).is_some_and(|k| *k <= max)
     }
 
     /// Decides, for stored rows given by their key and cursor columns, which stay.
@@ -142,6 +160,22 @@ impl Incoming {
     }
 }
 
+/// The non-NULL keys as i64, if the key column is of an integer type that fits.
+fn integer_keys(keys: &ArrayRef) -> Option<Vec<i64>> {
+    let fits = matches!(
+        keys.data_type(),
+        DataType::Int8
+            | DataType::Int16
+            | DataType::Int32
+            | DataType::Int64
+            | DataType::UInt8
+            | DataType::UInt16
+            | DataType::UInt32
+    );
+    let keys = cast(keys, &DataType::Int64).ok().filter(|_| fits)?;
+    Some(keys.as_primitive::<Int64Type>().iter().flatten().collect())
+}
+
 fn key_converter(key_type: &DataType) -> Result<RowConverter> {
     Ok(RowConverter::new(vec![SortField::new(key_type.clone())])?)
 }
@@ -150,8 +184,7 @@ fn key_converter(key_type: &DataType) -> Result<RowConverter> {
 mod tests {
     use std::sync::Arc;
 
-    use arrow::array::{AsArray, Int32Array, Int64Array, StringArray};
-    use arrow::datatypes::Int64Type;
+    use arrow::array::{Int32Array, Int64Array, StringArray};
 
     use super::*;
 
@@ -238,6 +271,31 @@ mod tests {
         let sifted = incoming.sift(&keys, &cursors).unwrap();
         assert_eq!(sifted.removed(), 1);
         assert!(!sifted.keep.value(0));
+    }
+
+    #[test]
+    fn a_key_range_may_match_only_when_an_incoming_key_lies_in_it() {
+        let incoming = incoming(&[
+            (Some(10), Some(1), "a", true),
+            (Some(20), Some(1), "b", true),
+            (None, Some(1), "c", true),
+        ]);
+        assert!(incoming.may_match(10, 10));
+        assert!(incoming.may_match(15, 25));
+        assert!(!incoming.may_match(11, 19));
+        assert!(!incoming.may_match(21, 100));
+        assert!(!incoming.may_match(-5, 9));
+
+        let by_name = RecordBatch::try_from_iter(vec![
+            ("id", Arc::new(StringArray::from(vec!["x"])) as ArrayRef),
+            ("version", Arc::new(Int64Array::from(vec![1])) as ArrayRef),
+        ])
+        .unwrap();
+        let by_name = Incoming::new(by_name, "id", "version", BooleanArray::from(vec![true])).unwrap();
+        assert!(
+            by_name.may_match(0, 1),
+            "string keys are never pruned by integer ranges"
+        );
     }
 
     #[test]

@@ -19,3 +19,9 @@ pub mod status;
 pub use error::{Error, Result};
 pub use lake::{Lake, Layer};
 pub use source::{Source, SourceUrl};
+
+/// The AWS SDK configuration from the environment: region, credentials, and `AWS_ENDPOINT_URL`
+/// for an AWS-compatible endpoint.
+pub async fn aws_config() -> aws_config::SdkConfig {
+    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+}

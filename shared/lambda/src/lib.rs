@@ -53,8 +53,7 @@ pub fn init_logging() {
 
 pub use aws_config::SdkConfig;
 
-/// The AWS SDK configuration from the environment: region, credentials, and `AWS_ENDPOINT_URL`
-/// for an AWS-compatible endpoint.
+/// The AWS SDK configuration from the environment (see [`lakehouse_io::aws_config`]).
 pub async fn aws() -> SdkConfig {
-    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+    lakehouse_io::aws_config().await
 }

@@ -13,7 +13,7 @@ pub fn endpoint() -> Result<String> {
 /// An S3 client for the local endpoint, through the real SDK.
 pub async fn s3() -> Result<aws_sdk_s3::Client> {
     endpoint()?;
-    let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let shared = lakehouse_io::aws_config().await;
     let config = aws_sdk_s3::config::Builder::from(&shared)
         .force_path_style(true)
         .build();

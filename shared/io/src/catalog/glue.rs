@@ -51,7 +51,7 @@ impl Glue {
 
     /// A client configured from the environment (`AWS_REGION`, `AWS_ENDPOINT_URL`, credentials).
     pub async fn from_env() -> Self {
-        Self::from_config(&aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await)
+        Self::from_config(&crate::aws_config().await)
     }
 
     pub fn from_config(aws: &aws_config::SdkConfig) -> Self {

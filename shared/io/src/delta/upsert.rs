@@ -40,6 +40,8 @@ const ROWS_PER_FILE: usize = 1 << 20;
 /// What an upsert changed.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct UpsertReport {
+    /// Data files left unread because their key statistics hold no incoming key.
+    pub files_pruned: usize,
     /// Data files whose key and cursor columns were read.
     pub files_sifted: usize,
     /// Of those, files rewritten because they lost a row.
@@ -67,9 +69,16 @@ pub async fn upsert(
             reason: "the file has a deletion vector, which this upsert does not apply".into(),
         });
     }
+    let key = incoming.key_and_cursor()[0].to_owned();
+    let total = files.len();
+    let files: Vec<LogicalFileView> = files
+        .into_iter()
+        .filter(|file| key_range(file, &key).is_none_or(|(min, max)| incoming.may_match(min, max)))
+        .collect();
     let incoming = Arc::new(incoming);
     let store = table.object_store();
     let mut report = UpsertReport {
+        files_pruned: total - files.len(),
         files_sifted: files.len(),
         ..Default::default()
     };
@@ -108,7 +117,6 @@ pub async fn upsert(
         actions.extend(adds.into_iter().map(Action::Add));
     }
 
-    let key = incoming.key_and_cursor()[0].to_owned();
     let operation = DeltaOperation::Merge {
         predicate: None,
         merge_predicate: Some(format!("target.{key} = source.{key}")),
@@ -123,6 +131,12 @@ pub async fn upsert(
         .map_err(Error::delta(&url))?;
     report.version = committed.version();
     Ok(report)
+}
+
+/// The smallest and largest key in `file`, from its statistics, when they are integers.
+fn key_range(file: &LogicalFileView, key: &str) -> Option<(i64, i64)> {
+    let stats: serde_json::Value = serde_json::from_str(&file.stats()?).ok()?;
+    Some((stats["minValues"][key].as_i64()?, stats["maxValues"][key].as_i64()?))
 }
 
 /// Reads the key and cursor columns of one data file and sifts them.
@@ -338,7 +352,7 @@ mod tests {
         let incoming = Incoming::new(changes, "id", "version", belongs).unwrap();
         let report = upsert(&table, incoming, [("app".to_owned(), 7)]).await.unwrap();
 
-        assert_eq!(report.files_sifted, 3);
+        assert_eq!((report.files_pruned, report.files_sifted), (0, 3));
         assert_eq!(
             report.files_rewritten, 2,
             "the file of ids 1–100 is left alone: {report:?}"
@@ -355,6 +369,25 @@ mod tests {
         expected.push((400, 1, "new".into()));
         expected.sort();
         assert_eq!(contents(&table).await, expected);
+    }
+
+    #[tokio::test]
+    async fn files_whose_key_range_holds_no_incoming_key_are_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let table = three_files(&dir).await;
+        let new_keys = Incoming::new(
+            rows(&[(400, 1, "new"), (150, 2, "changed")]),
+            "id",
+            "version",
+            BooleanArray::from(vec![true, true]),
+        )
+        .unwrap();
+        let report = upsert(&table, new_keys, [("app".to_owned(), 1)]).await.unwrap();
+        assert_eq!((report.files_pruned, report.files_sifted), (2, 1), "{report:?}");
+        assert_eq!(
+            (report.files_rewritten, report.rows_removed, report.rows_written),
+            (1, 1, 2)
+        );
     }
 
     #[tokio::test]
