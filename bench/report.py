@@ -150,7 +150,7 @@ def costs(runs: dict, rows: dict) -> dict:
     python = runs.get("python_deltalake", {}).get("process")
     if python and python.get("cpu_s") is not None:
         out["python_deltalake"] = lambda_cost([python]) / millions
-    return {k: round(v, 6) for k, v in out.items()}
+    return {k: round(v, 8) for k, v in out.items()}
 
 
 def cold_starts(runs: list[dict]) -> dict[str, dict]:
@@ -231,7 +231,7 @@ def markdown(summary: dict) -> str:
         }
         lines += ["", "| Lambda cost per million source rows (arm64) | $ |", "|---|---|"]
         for key, dollars in summary["costs"].items():
-            lines.append(f"| {labels[key]} | {dollars:.4f} |")
+            lines.append(f"| {labels[key]} | {dollars:.6f} |")
     for name in order:
         for note in runs[name].get("notes", []):
             lines.append(f"\n{NAMES[name]}: {note}.")

@@ -15,9 +15,10 @@
 //! - NULL keys match nothing, and a NULL cursor on either side makes the guard fail.
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
-use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, RecordBatch, make_comparator};
-use arrow::compute::{SortOptions, cast, filter_record_batch};
+use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, RecordBatch, make_array, make_comparator};
+use arrow::compute::{SortOptions, cast, concat, filter_record_batch};
 use arrow::datatypes::{DataType, Int64Type};
 use arrow::row::{RowConverter, SortField};
 
@@ -27,15 +28,16 @@ use crate::error::{Error, Result};
 pub struct Incoming {
     key_column: String,
     cursor_column: String,
-    rows: RecordBatch,
+    rows: Vec<RecordBatch>,
     belongs: BooleanArray,
-    key_type: DataType,
+    keys: ArrayRef,
     cursor: ArrayRef,
-    /// Each non-NULL key's encoded row → its index in `rows`.
-    index: HashMap<Box<[u8]>, usize>,
+    // Both built on first use: a load into an empty table needs neither.
+    /// Each non-NULL key's encoded row → its index in `rows` (or why there is none).
+    index: OnceLock<Result<HashMap<Box<[u8]>, usize>, String>>,
     /// The keys in order, when they are integers: files whose key range holds none of them
     /// need no sifting.
-    sorted_keys: Option<Vec<i64>>,
+    sorted_keys: OnceLock<Option<Vec<i64>>>,
 }
 
 /// What sifting one run of stored rows decided.
@@ -55,44 +57,62 @@ impl Sifted {
 }
 
 impl Incoming {
-    /// Indexes `rows` by the column `key`; `belongs[i]` says whether row `i` is to be in the table
-    /// after the upsert (false: its key is to leave). Keys must be unique among `rows`.
-    pub fn new(rows: RecordBatch, key: &str, cursor: &str, belongs: BooleanArray) -> Result<Self> {
-        let column = |name: &str| {
-            rows.column_by_name(name)
-                .cloned()
-                .ok_or_else(|| Error::Incompatible(format!("the incoming rows have no column {name:?}")))
+    /// Indexes `rows` (batches of one schema) by the column `key`; `belongs[i]` says whether
+    /// row `i` is to be in the table after the upsert (false: its key is to leave). Keys must be
+    /// unique among `rows`.
+    pub fn new(rows: Vec<RecordBatch>, key: &str, cursor: &str, belongs: BooleanArray) -> Result<Self> {
+        let column = |name: &str| -> Result<ArrayRef> {
+            let parts = rows
+                .iter()
+                .map(|batch| {
+                    batch
+                        .column_by_name(name)
+                        .map(|c| c.as_ref())
+                        .ok_or_else(|| Error::Incompatible(format!("the incoming rows have no column {name:?}")))
+                })
+                .collect::<Result<Vec<&dyn Array>>>()?;
+            match parts.as_slice() {
+                [] => Err(Error::Incompatible("no incoming rows, not even an empty batch".into())),
+                [one] => Ok(make_array(one.to_data())),
+                many => Ok(concat(many)?),
+            }
         };
         let (keys, cursors) = (column(key)?, column(cursor)?);
-        if belongs.len() != rows.num_rows() || belongs.null_count() > 0 {
+        if belongs.len() != keys.len() || belongs.null_count() > 0 {
             return Err(Error::Incompatible(
                 "every incoming row needs a non-NULL verdict of whether it belongs".into(),
             ));
         }
-        let key_type = keys.data_type().clone();
-        let encoded = key_converter(&key_type)?.convert_columns(&[keys.clone()])?;
-        let mut index = HashMap::with_capacity(rows.num_rows());
-        for (i, row) in encoded.iter().enumerate() {
-            if keys.is_valid(i) && index.insert(Box::from(row.as_ref()), i).is_some() {
-                return Err(Error::Incompatible(format!(
-                    "key {key:?} appears more than once among the incoming rows"
-                )));
-            }
-        }
-        let sorted_keys = integer_keys(&keys).map(|mut k| {
-            k.sort_unstable();
-            k
-        });
         Ok(Self {
             key_column: key.to_owned(),
             cursor_column: cursor.to_owned(),
             rows,
             belongs,
-            key_type,
+            keys,
             cursor: cursors,
-            index,
-            sorted_keys,
+            index: OnceLock::new(),
+            sorted_keys: OnceLock::new(),
         })
+    }
+
+    /// The index of the incoming keys; refuses keys that appear twice.
+    fn index(&self) -> Result<&HashMap<Box<[u8]>, usize>> {
+        let built = self.index.get_or_init(|| {
+            let encoded = key_converter(self.keys.data_type())
+                .and_then(|c| Ok(c.convert_columns(&[self.keys.clone()])?))
+                .map_err(|e| e.to_string())?;
+            let mut index = HashMap::with_capacity(self.keys.len());
+            for (i, row) in encoded.iter().enumerate() {
+                if self.keys.is_valid(i) && index.insert(Box::from(row.as_ref()), i).is_some() {
+                    return Err(format!(
+                        "key {:?} appears more than once among the incoming rows",
+                        self.key_column
+                    ));
+                }
+            }
+            Ok(index)
+        });
+        built.as_ref().map_err(|reason| Error::Incompatible(reason.clone()))
     }
 
     /// The names of the key and the cursor column, which [`Incoming::sift`] is given.
@@ -102,7 +122,7 @@ impl Incoming {
 
     /// The number of incoming versions.
     pub fn len(&self) -> usize {
-        self.rows.num_rows()
+        self.belongs.len()
     }
 
     /// Whether there are no incoming versions.
@@ -113,7 +133,13 @@ impl Incoming {
     /// Whether stored rows with integer keys between `min` and `max` (inclusive: a file's
     /// statistics) can match an incoming key. Always true for keys that are not integers.
     pub fn may_match(&self, min: i64, max: i64) -> bool {
-        let Some(keys) = &self.sorted_keys else {
+        let sorted = self.sorted_keys.get_or_init(|| {
+            integer_keys(&self.keys).map(|mut k| {
+                k.sort_unstable();
+                k
+            })
+        });
+        let Some(keys) = sorted else {
             return true;
         };
         let first_not_below = keys.partition_point(|k| *k < min);
@@ -122,15 +148,16 @@ impl Incoming {
 
     /// Decides, for stored rows given by their key and cursor columns, which stay.
     pub fn sift(&self, stored_key: &ArrayRef, stored_cursor: &ArrayRef) -> Result<Sifted> {
-        let stored_key = cast(stored_key, &self.key_type)?;
+        let index = self.index()?;
+        let stored_key = cast(stored_key, self.keys.data_type())?;
         let stored_cursor = cast(stored_cursor, self.cursor.data_type())?;
-        let encoded = key_converter(&self.key_type)?.convert_columns(&[stored_key.clone()])?;
+        let encoded = key_converter(self.keys.data_type())?.convert_columns(&[stored_key.clone()])?;
         let compare = make_comparator(&self.cursor, &stored_cursor, SortOptions::default())?;
         let mut beaten = Vec::new();
         let keep = (0..stored_key.len()).map(|row| {
             let incoming = stored_key
                 .is_valid(row)
-                .then(|| self.index.get(encoded.row(row).as_ref()))
+                .then(|| index.get(encoded.row(row).as_ref()))
                 .flatten();
             let Some(&incoming) = incoming else {
                 return Some(true);
@@ -149,14 +176,24 @@ impl Incoming {
 
     /// The incoming versions to write once every stored row was sifted: those that belong and
     /// that no stored row beat. `beaten` holds the `beaten` indices of every [`Sifted`].
-    pub fn survivors(&self, beaten: impl IntoIterator<Item = usize>) -> Result<RecordBatch> {
+    pub fn survivors(&self, beaten: impl IntoIterator<Item = usize>) -> Result<Vec<RecordBatch>> {
         let mut write: Vec<bool> = self.belongs.iter().map(|b| b == Some(true)).collect();
         for row in beaten {
             if let Some(slot) = write.get_mut(row) {
                 *slot = false;
             }
         }
-        Ok(filter_record_batch(&self.rows, &BooleanArray::from(write))?)
+        let write = BooleanArray::from(write);
+        let mut offset = 0;
+        let mut survivors = Vec::new();
+        for batch in &self.rows {
+            let kept = filter_record_batch(batch, &write.slice(offset, batch.num_rows()))?;
+            offset += batch.num_rows();
+            if kept.num_rows() > 0 {
+                survivors.push(kept);
+            }
+        }
+        Ok(survivors)
     }
 }
 
@@ -206,7 +243,10 @@ mod tests {
         ])
         .unwrap();
         let belongs = BooleanArray::from_iter(rows.iter().map(|r| Some(r.3)));
-        Incoming::new(batch, "id", "version", belongs).unwrap()
+        // Two batches, so that row indices run across them.
+        let split = rows.len() / 2;
+        let batches = vec![batch.slice(0, split), batch.slice(split, rows.len() - split)];
+        Incoming::new(batches, "id", "version", belongs).unwrap()
     }
 
     fn sift(incoming: &Incoming, stored: &[(Option<i64>, Option<i64>)]) -> (Vec<bool>, Vec<usize>) {
@@ -216,8 +256,11 @@ mod tests {
         (sifted.keep.iter().map(|k| k.unwrap()).collect(), sifted.beaten)
     }
 
-    fn ids(batch: &RecordBatch) -> Vec<i64> {
-        batch.column(0).as_primitive::<Int64Type>().values().to_vec()
+    fn ids(batches: &[RecordBatch]) -> Vec<i64> {
+        batches
+            .iter()
+            .flat_map(|b| b.column(0).as_primitive::<Int64Type>().values().to_vec())
+            .collect()
     }
 
     #[test]
@@ -238,7 +281,7 @@ mod tests {
         let incoming = incoming(&[(Some(1), Some(5), "deleted", false), (Some(2), Some(5), "stale", false)]);
         let (keep, beaten) = sift(&incoming, &[(Some(1), Some(4)), (Some(2), Some(9)), (Some(7), Some(1))]);
         assert_eq!(keep, [false, true, true]);
-        assert!(incoming.survivors(beaten).unwrap().num_rows() == 0);
+        assert!(incoming.survivors(beaten).unwrap().is_empty());
     }
 
     #[test]
@@ -259,8 +302,9 @@ mod tests {
         assert_eq!(keep, [true, true]);
         assert_eq!(beaten, [1]);
         let survivors = incoming.survivors(beaten).unwrap();
-        assert_eq!(survivors.num_rows(), 1);
-        assert!(survivors.column(0).is_null(0));
+        assert_eq!(survivors.len(), 1);
+        assert_eq!(survivors[0].num_rows(), 1);
+        assert!(survivors[0].column(0).is_null(0));
     }
 
     #[test]
@@ -291,7 +335,7 @@ mod tests {
             ("version", Arc::new(Int64Array::from(vec![1])) as ArrayRef),
         ])
         .unwrap();
-        let by_name = Incoming::new(by_name, "id", "version", BooleanArray::from(vec![true])).unwrap();
+        let by_name = Incoming::new(vec![by_name], "id", "version", BooleanArray::from(vec![true])).unwrap();
         assert!(
             by_name.may_match(0, 1),
             "string keys are never pruned by integer ranges"
@@ -306,11 +350,14 @@ mod tests {
         ])
         .unwrap();
         let belongs = BooleanArray::from(vec![true, true]);
-        let duplicate = Incoming::new(batch.clone(), "id", "version", belongs.clone())
+        let keys: ArrayRef = Arc::new(Int64Array::from(vec![1]));
+        let duplicate = Incoming::new(vec![batch.clone()], "id", "version", belongs.clone())
+            .unwrap()
+            .sift(&keys, &keys)
             .err()
             .unwrap();
         assert!(duplicate.to_string().contains("more than once"), "{duplicate}");
-        let missing = Incoming::new(batch, "id", "updated_at", belongs).err().unwrap();
+        let missing = Incoming::new(vec![batch], "id", "updated_at", belongs).err().unwrap();
         assert!(missing.to_string().contains("\"updated_at\""), "{missing}");
     }
 }

@@ -17,6 +17,11 @@ use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
 
 pub use config::{Lakehouse, source_from_env};
+
+/// Every function allocates through mimalloc: with glibc's allocator, about a third of a Silver
+/// refine's CPU time went to malloc and free (perf, 100k orders; see BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 pub use error::{ErrorKind, FunctionError};
 pub use metrics::Metrics;
 

@@ -34,8 +34,10 @@ use crate::parquet_io::ObjectReader;
 
 /// Rows per batch when reading stored files.
 const BATCH_ROWS: usize = 64 * 1024;
-/// The most incoming versions in one new file; more are split and written in parallel.
-const ROWS_PER_FILE: usize = 1 << 20;
+/// Incoming versions are written in parallel, in files of at least this many rows...
+const MIN_ROWS_PER_FILE: usize = 64 * 1024;
+/// ...and at most this many.
+const MAX_ROWS_PER_FILE: usize = 1 << 20;
 
 /// What an upsert changed.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
@@ -99,7 +101,7 @@ pub async fn upsert(
     let touched: Vec<(LogicalFileView, Sifted)> = sifted.into_iter().filter(|(_, s)| s.removed() > 0).collect();
     report.files_rewritten = touched.len();
     report.rows_removed = touched.iter().map(|(_, s)| s.removed()).sum();
-    report.rows_written = survivors.num_rows();
+    report.rows_written = survivors.iter().map(RecordBatch::num_rows).sum();
 
     let mut actions: Vec<Action> = touched
         .iter()
@@ -109,7 +111,11 @@ pub async fn upsert(
         let (table, store) = (table.clone(), store.clone());
         async move { rewrite_file(&table, store, &file, &sifted.keep).await }.boxed()
     });
-    let inserts = chunks(&survivors, ROWS_PER_FILE).map(|rows| {
+    let per_file = report
+        .rows_written
+        .div_ceil(width())
+        .clamp(MIN_ROWS_PER_FILE, MAX_ROWS_PER_FILE);
+    let inserts = groups(survivors, per_file).into_iter().map(|rows| {
         let table = table.clone();
         async move { write_rows(&table, rows).await }.boxed()
     });
@@ -186,11 +192,13 @@ async fn rewrite_file(
     writer.flush().await.map_err(Error::delta(table.table_url()))
 }
 
-/// Writes `rows` into new files of `table`; returns their adds.
-async fn write_rows(table: &DeltaTable, rows: RecordBatch) -> Result<Vec<Add>> {
+/// Writes `rows` into a new file of `table`; returns its adds.
+async fn write_rows(table: &DeltaTable, rows: Vec<RecordBatch>) -> Result<Vec<Add>> {
     let mut writer = writer_for(table)?;
-    let rows = fit(&rows, &writer.arrow_schema())?;
-    writer.write(rows).await.map_err(Error::delta(table.table_url()))?;
+    for batch in rows {
+        let batch = fit(&batch, &writer.arrow_schema())?;
+        writer.write(batch).await.map_err(Error::delta(table.table_url()))?;
+    }
     writer.flush().await.map_err(Error::delta(table.table_url()))
 }
 
@@ -226,11 +234,21 @@ async fn read(
     builder.build().map_err(Error::parquet(&location))
 }
 
-/// `rows` in slices of at most `size` rows (none when `rows` is empty).
-fn chunks(rows: &RecordBatch, size: usize) -> impl Iterator<Item = RecordBatch> + '_ {
-    (0..rows.num_rows())
-        .step_by(size)
-        .map(move |start| rows.slice(start, size.min(rows.num_rows() - start)))
+/// `batches` in groups of about `rows` rows each (a batch is never split).
+fn groups(batches: Vec<RecordBatch>, rows: usize) -> Vec<Vec<RecordBatch>> {
+    let mut groups: Vec<Vec<RecordBatch>> = Vec::new();
+    let mut filled = rows;
+    for batch in batches {
+        if filled >= rows {
+            groups.push(Vec::new());
+            filled = 0;
+        }
+        filled += batch.num_rows();
+        if let Some(group) = groups.last_mut() {
+            group.push(batch);
+        }
+    }
+    groups
 }
 
 /// Runs each piece of work in a task of its own, as many at once as there are cores, and
@@ -238,7 +256,7 @@ fn chunks(rows: &RecordBatch, size: usize) -> impl Iterator<Item = RecordBatch> 
 /// over the runtime's threads. (The work comes boxed and `'static`, and no closure is held across
 /// an await, so that callers' futures stay `Send`.)
 async fn in_parallel<T: Send + 'static>(work: Vec<BoxFuture<'static, Result<T>>>) -> Result<Vec<T>> {
-    let width = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let width = width();
     let mut running = FuturesOrdered::new();
     let mut results = Vec::with_capacity(work.len());
     for piece in work {
@@ -251,6 +269,11 @@ async fn in_parallel<T: Send + 'static>(work: Vec<BoxFuture<'static, Result<T>>>
         results.push(joined(running.next().await)?);
     }
     Ok(results)
+}
+
+/// How many pieces of work run at once: the cores.
+fn width() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 fn joined<T>(outcome: Option<Result<Result<T>, tokio::task::JoinError>>) -> Result<T> {
@@ -349,7 +372,7 @@ mod tests {
             (400, 1, "new"),
         ]);
         let belongs = BooleanArray::from(vec![true, false, true, true]);
-        let incoming = Incoming::new(changes, "id", "version", belongs).unwrap();
+        let incoming = Incoming::new(vec![changes], "id", "version", belongs).unwrap();
         let report = upsert(&table, incoming, [("app".to_owned(), 7)]).await.unwrap();
 
         assert_eq!((report.files_pruned, report.files_sifted), (0, 3));
@@ -376,7 +399,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let table = three_files(&dir).await;
         let new_keys = Incoming::new(
-            rows(&[(400, 1, "new"), (150, 2, "changed")]),
+            vec![rows(&[(400, 1, "new"), (150, 2, "changed")])],
             "id",
             "version",
             BooleanArray::from(vec![true, true]),
@@ -395,7 +418,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut table = three_files(&dir).await;
         let before = contents(&table).await;
-        let stale = Incoming::new(rows(&[(5, 0, "old")]), "id", "version", BooleanArray::from(vec![true])).unwrap();
+        let stale = Incoming::new(
+            vec![rows(&[(5, 0, "old")])],
+            "id",
+            "version",
+            BooleanArray::from(vec![true]),
+        )
+        .unwrap();
         let report = upsert(&table, stale, [("app".to_owned(), 3)]).await.unwrap();
         assert_eq!((report.files_rewritten, report.rows_written), (0, 0));
         table.load().await.unwrap();

@@ -9,8 +9,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use arrow::array::AsArray;
-use arrow::compute::concat_batches;
+use arrow::array::{Array, AsArray};
+use arrow::compute::concat;
 use arrow::datatypes::{Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use datafusion::functions_aggregate::expr_fn::count;
@@ -231,9 +231,17 @@ async fn merge_latest(
     selected.push(belongs.alias(BELONGS));
     let changes = changes.select(selected)?;
     let schema: SchemaRef = Arc::new(changes.schema().as_arrow().clone());
-    let rows = concat_batches(&schema, &changes.collect().await?)?;
-    let belongs = rows.column(keep.len()).as_boolean().clone();
-    let rows = rows.project(&(0..keep.len()).collect::<Vec<_>>())?;
+    let mut batches = changes.collect().await?;
+    if batches.is_empty() {
+        batches.push(RecordBatch::new_empty(schema));
+    }
+    let verdicts: Vec<&dyn Array> = batches.iter().map(|b| b.column(keep.len()).as_ref()).collect();
+    let belongs = concat(&verdicts)?.as_boolean().clone();
+    let data: Vec<usize> = (0..keep.len()).collect();
+    let rows = batches
+        .iter()
+        .map(|b| b.project(&data))
+        .collect::<Result<Vec<_>, _>>()?;
     let incoming = Incoming::new(rows, &spec.key, &spec.cursor, belongs)?;
     let report = delta::upsert(&table, incoming, [marker]).await?;
     tracing::debug!(
