@@ -24,6 +24,9 @@ use arrow::row::{RowConverter, SortField};
 
 use crate::error::{Error, Result};
 
+/// An encoded key → the index of its incoming version.
+type KeyIndex = HashMap<Box<[u8]>, usize>;
+
 /// The latest versions an upsert brings, indexed by key.
 pub struct Incoming {
     key_column: String,
@@ -34,7 +37,7 @@ pub struct Incoming {
     cursor: ArrayRef,
     // Both built on first use: a load into an empty table needs neither.
     /// Each non-NULL key's encoded row → its index in `rows` (or why there is none).
-    index: OnceLock<Result<HashMap<Box<[u8]>, usize>, String>>,
+    index: OnceLock<Result<KeyIndex, String>>,
     /// The keys in order, when they are integers: files whose key range holds none of them
     /// need no sifting.
     sorted_keys: OnceLock<Option<Vec<i64>>>,
@@ -96,10 +99,10 @@ impl Incoming {
     }
 
     /// The index of the incoming keys; refuses keys that appear twice.
-    fn index(&self) -> Result<&HashMap<Box<[u8]>, usize>> {
+    fn index(&self) -> Result<&KeyIndex> {
         let built = self.index.get_or_init(|| {
             let encoded = key_converter(self.keys.data_type())
-                .and_then(|c| Ok(c.convert_columns(&[self.keys.clone()])?))
+                .and_then(|c| Ok(c.convert_columns(std::slice::from_ref(&self.keys))?))
                 .map_err(|e| e.to_string())?;
             let mut index = HashMap::with_capacity(self.keys.len());
             for (i, row) in encoded.iter().enumerate() {
@@ -151,7 +154,7 @@ impl Incoming {
         let index = self.index()?;
         let stored_key = cast(stored_key, self.keys.data_type())?;
         let stored_cursor = cast(stored_cursor, self.cursor.data_type())?;
-        let encoded = key_converter(self.keys.data_type())?.convert_columns(&[stored_key.clone()])?;
+        let encoded = key_converter(self.keys.data_type())?.convert_columns(std::slice::from_ref(&stored_key))?;
         let compare = make_comparator(&self.cursor, &stored_cursor, SortOptions::default())?;
         let mut beaten = Vec::new();
         let keep = (0..stored_key.len()).map(|row| {
