@@ -7,6 +7,7 @@ use datafusion::common::config::Dialect;
 use datafusion::prelude::SessionContext;
 use deltalake::operations::write::SchemaMode;
 use deltalake::protocol::SaveMode;
+use futures::future::try_join_all;
 use lakehouse_core::{GoldSpec, Pipeline};
 
 use crate::delta;
@@ -34,8 +35,15 @@ pub struct GoldReport {
 pub async fn build_gold(lake: &Lake, pipeline: &Pipeline) -> Result<Vec<GoldReport>> {
     let ctx = delta::session();
     let mut inputs = Vec::new();
-    for spec in &pipeline.tables {
-        let silver = delta::open_in(lake, Layer::Silver, &spec.name).await?;
+    // Opened at once: on S3 each open is a few round trips.
+    let silvers = try_join_all(
+        pipeline
+            .tables
+            .iter()
+            .map(|spec| delta::open_in(lake, Layer::Silver, &spec.name)),
+    )
+    .await?;
+    for (spec, silver) in pipeline.tables.iter().zip(silvers) {
         if let Some(version) = silver.version() {
             delta::register(&ctx, Some(Layer::Silver), &spec.name, &silver).await?;
             inputs.push((gold_marker(&spec.name), delta::marker_value(version)));
