@@ -123,16 +123,6 @@ impl Incoming {
         [&self.key_column, &self.cursor_column]
     }
 
-    /// The number of incoming versions.
-    pub fn len(&self) -> usize {
-        self.belongs.len()
-    }
-
-    /// Whether there are no incoming versions.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// Whether stored rows with integer keys between `min` and `max` (inclusive: a file's
     /// statistics) can match an incoming key. Always true for keys that are not integers.
     pub fn may_match(&self, min: i64, max: i64) -> bool {

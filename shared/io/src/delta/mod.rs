@@ -8,8 +8,7 @@ use std::sync::Arc;
 use datafusion::catalog::MemorySchemaProvider;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use deltalake::kernel::Transaction;
-use deltalake::kernel::transaction::{CommitBuilder, CommitProperties, TransactionError};
-use deltalake::protocol::{DeltaOperation, SaveMode};
+use deltalake::kernel::transaction::{CommitProperties, TransactionError};
 use deltalake::{DeltaTable, DeltaTableBuilder, DeltaTableError, Path};
 use futures::TryStreamExt;
 use object_store::ObjectStoreExt;
@@ -80,22 +79,6 @@ pub fn with_markers(table: &DeltaTable, markers: impl IntoIterator<Item = (Strin
     } else {
         properties
     }
-}
-
-/// Commits `markers` alone, for a stage whose work turned out to change no data (delta-rs skips
-/// the commit of an operation without actions, which would leave the marker behind).
-pub async fn commit_markers(table: &DeltaTable, markers: impl IntoIterator<Item = (String, i64)>) -> Result<()> {
-    let state = table.snapshot().map_err(Error::delta(table.table_url()))?;
-    let operation = DeltaOperation::Write {
-        mode: SaveMode::Append,
-        partition_by: None,
-        predicate: None,
-    };
-    CommitBuilder::from(with_markers(table, markers))
-        .build(Some(state), table.log_store(), operation)
-        .await
-        .map(drop)
-        .map_err(Error::delta(table.table_url()))
 }
 
 /// Whether an error means another writer committed first, so re-reading and retrying can help.
