@@ -152,6 +152,27 @@ async fn every_event_delivered_two_to_five_times_shuffled_and_concurrent_adds_ea
     h.cleanup().await
 }
 
+/// Two refines racing over the same Silver and quarantine tables, for the initial load and for an
+/// incremental round: the loser of each commit race re-reads and finds the work done or redoes it,
+/// and no version is applied twice or lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_refines_racing_over_the_same_tables_apply_each_change_once() -> Result<()> {
+    let _turn = TAKE_TURNS.lock().await;
+    let h = Harness::sqlite().await?;
+    let pipeline = shop()?;
+    for round in ["initial", "incremental"] {
+        h.source.seed(SIZES, 31).await?;
+        stages::extract(&h.source, &h.lake, &pipeline, ExtractOptions::default()).await?;
+        stages::ingest_pending(&h.lake, &pipeline).await?;
+        let (first, second) = tokio::join!(stages::refine(&h.lake, &pipeline), stages::refine(&h.lake, &pipeline));
+        first?;
+        second?;
+        stages::build_gold(&h.lake, &pipeline).await?;
+        assert_exact(&h, &format!("after racing refines ({round})")).await?;
+    }
+    h.cleanup().await
+}
+
 const SQS_PUT: &str = include_str!("../../events/write-bronze/sqs-s3-put.json");
 
 /// Silver refines over and over while Bronze ingests the landing files one at a time.

@@ -8,7 +8,8 @@
 //! 3. write the incoming versions that survive;
 //! 4. commit the removes, the adds and the markers as one MERGE commit.
 //!
-//! A file without a changed key is read for two columns and left as it is.
+//! A file whose key statistics hold no incoming key is not read at all; one without a changed
+//! key is read for two columns and left as it is.
 
 use std::sync::Arc;
 
@@ -108,16 +109,16 @@ pub async fn upsert(
         .map(|(file, _)| Action::Remove(file.remove_action(true)))
         .collect();
     let rewrites = touched.into_iter().map(|(file, sifted)| {
-        let (table, store) = (table.clone(), store.clone());
-        async move { rewrite_file(&table, store, &file, &sifted.keep).await }.boxed()
+        let (writer, store) = (writer_for(table), store.clone());
+        async move { rewrite_file(writer?, store, &file, &sifted.keep).await }.boxed()
     });
     let per_file = report
         .rows_written
         .div_ceil(width())
         .clamp(MIN_ROWS_PER_FILE, MAX_ROWS_PER_FILE);
     let inserts = groups(survivors, per_file).into_iter().map(|rows| {
-        let table = table.clone();
-        async move { write_rows(&table, rows).await }.boxed()
+        let writer = writer_for(table);
+        async move { write_rows(writer?, rows).await }.boxed()
     });
     for adds in in_parallel(rewrites.chain(inserts).collect()).await? {
         actions.extend(adds.into_iter().map(Action::Add));
@@ -169,41 +170,61 @@ async fn sift_file(store: Arc<dyn ObjectStore>, file: &LogicalFileView, incoming
     Ok(incoming.sift(&key?, &cursor?)?)
 }
 
-/// Copies the rows of `file` that `keep` marks into new files; returns their adds.
+/// Copies the rows of `file` that `keep` marks into a new file; returns its adds.
 async fn rewrite_file(
-    table: &DeltaTable,
+    mut writer: TableWriter,
     store: Arc<dyn ObjectStore>,
     file: &LogicalFileView,
     keep: &BooleanArray,
 ) -> Result<Vec<Add>> {
     let path = file.path().into_owned();
     let mut batches = read(store, file, None).await?;
-    let mut writer = writer_for(table)?;
     let mut offset = 0;
     while let Some(batch) = batches.try_next().await.map_err(Error::parquet(&path))? {
         let rows = batch.num_rows();
-        let kept = filter_record_batch(&batch, &keep.slice(offset, rows))?;
+        writer
+            .write(filter_record_batch(&batch, &keep.slice(offset, rows))?)
+            .await?;
         offset += rows;
-        if kept.num_rows() > 0 {
-            let kept = fit(&kept, &writer.arrow_schema())?;
-            writer.write(kept).await.map_err(Error::delta(table.table_url()))?;
-        }
     }
-    writer.flush().await.map_err(Error::delta(table.table_url()))
+    writer.finish().await
 }
 
-/// Writes `rows` into a new file of `table`; returns its adds.
-async fn write_rows(table: &DeltaTable, rows: Vec<RecordBatch>) -> Result<Vec<Add>> {
-    let mut writer = writer_for(table)?;
+/// Writes `rows` into a new file; returns its adds.
+async fn write_rows(mut writer: TableWriter, rows: Vec<RecordBatch>) -> Result<Vec<Add>> {
     for batch in rows {
-        let batch = fit(&batch, &writer.arrow_schema())?;
-        writer.write(batch).await.map_err(Error::delta(table.table_url()))?;
+        writer.write(batch).await?;
     }
-    writer.flush().await.map_err(Error::delta(table.table_url()))
+    writer.finish().await
 }
 
-fn writer_for(table: &DeltaTable) -> Result<RecordBatchWriter> {
-    RecordBatchWriter::for_table(table).map_err(Error::delta(table.table_url()))
+/// delta-rs's writer for one new data file of a table, fitting each batch to the table's schema
+/// (columns the batch lacks, e.g. from before a column was added, become NULL).
+struct TableWriter {
+    writer: RecordBatchWriter,
+    table: url::Url,
+}
+
+fn writer_for(table: &DeltaTable) -> Result<TableWriter> {
+    let writer = RecordBatchWriter::for_table(table).map_err(Error::delta(table.table_url()))?;
+    Ok(TableWriter {
+        writer,
+        table: table.table_url().clone(),
+    })
+}
+
+impl TableWriter {
+    async fn write(&mut self, batch: RecordBatch) -> Result<()> {
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        let batch = fit(&batch, &self.writer.arrow_schema())?;
+        self.writer.write(batch).await.map_err(Error::delta(&self.table))
+    }
+
+    async fn finish(mut self) -> Result<Vec<Add>> {
+        self.writer.flush().await.map_err(Error::delta(&self.table))
+    }
 }
 
 /// Streams one data file, all columns or only `columns`.
