@@ -33,7 +33,7 @@ async fn duckdb_reads_every_table_with_our_row_counts_and_columns() -> Result<()
     h.source.seed(SIZES, 3).await?;
     pass(&h, &pipeline).await?;
 
-    let mut checked = 0;
+    let (mut checked, mut with_deletion_vectors) = (0, 0);
     for layer in Layer::TABLES {
         for name in h.lake.tables(layer).await? {
             let table = lakehouse_io::delta::open_in(&h.lake, layer, &name).await?;
@@ -51,6 +51,12 @@ async fn duckdb_reads_every_table_with_our_row_counts_and_columns() -> Result<()
                 );
             }
             let theirs: serde_json::Value = serde_json::from_slice(&out.stdout).context("duckdb's answer")?;
+            let state = table.snapshot()?;
+            with_deletion_vectors += state
+                .log_data()
+                .iter()
+                .filter(|f| f.deletion_vector_descriptor().is_some())
+                .count();
             assert_eq!(theirs["rows"].as_u64(), Some(ours), "{layer}.{name}: row counts differ");
             let schema = table.snapshot()?.snapshot().arrow_schema();
             let columns: Vec<_> = schema.fields().iter().map(|f| f.name().as_str()).collect();
@@ -65,5 +71,9 @@ async fn duckdb_reads_every_table_with_our_row_counts_and_columns() -> Result<()
         }
     }
     assert_eq!(checked, 15);
+    assert!(
+        with_deletion_vectors > 0,
+        "the second pass's MERGEs marked rows in deletion vectors, which duckdb must apply"
+    );
     h.cleanup().await
 }

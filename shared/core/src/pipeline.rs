@@ -29,6 +29,10 @@ pub struct TableSpec {
     /// A nullable timestamp column whose non-NULL value marks the row deleted.
     pub soft_delete: Option<String>,
     pub rules: Vec<Rule>,
+    /// Whether the table's Silver and quarantine tables are created with deletion vectors, so
+    /// that a MERGE removing a few rows of a large file marks them instead of rewriting it. On
+    /// by default; off for readers that do not support them.
+    pub deletion_vectors: bool,
 }
 
 /// A named quality rule: a SQL predicate a row must satisfy to reach Silver.
@@ -166,6 +170,7 @@ struct RawDefaults {
     key: Option<String>,
     cursor: Option<String>,
     soft_delete: Option<String>,
+    deletion_vectors: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -175,6 +180,7 @@ struct RawTable {
     key: Option<String>,
     cursor: Option<String>,
     soft_delete: Option<String>,
+    deletion_vectors: Option<bool>,
     #[serde(default)]
     rules: Vec<Rule>,
 }
@@ -218,6 +224,7 @@ impl RawTable {
             cursor,
             soft_delete,
             rules: self.rules,
+            deletion_vectors: self.deletion_vectors.or(defaults.deletion_vectors).unwrap_or(true),
         })
     }
 }
@@ -250,19 +257,27 @@ mod tests {
             [defaults]
             key = "id"
             cursor = "updated_at"
+            deletion_vectors = false
             [[table]]
             name = "a"
             [[table]]
             name = "b"
             key = "b_id"
             soft_delete = "removed_at"
+            deletion_vectors = true
             "#,
         )
         .unwrap();
         assert_eq!(p.tables[0].key, "id");
         assert_eq!(p.tables[0].soft_delete, None);
+        assert!(!p.tables[0].deletion_vectors);
         assert_eq!(p.tables[1].key, "b_id");
         assert_eq!(p.tables[1].soft_delete.as_deref(), Some("removed_at"));
+        assert!(p.tables[1].deletion_vectors);
+        assert!(
+            shop().unwrap().tables.iter().all(|t| t.deletion_vectors),
+            "on by default"
+        );
     }
 
     #[test]

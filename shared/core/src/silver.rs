@@ -1,7 +1,8 @@
 //! Silver: the current, valid, not-deleted state of each source table.
 //!
-//! From the Bronze rows a refine has not seen yet, [`changes_sql`] keeps the latest version of
-//! each key and gives it a verdict: deleted, failing a named rule, or valid. The I/O layer then
+//! From the Bronze rows a refine has not seen yet, the latest version of each key is kept (by
+//! [`newest_first`]) and [`verdicts_sql`] gives it a verdict: deleted, failing a named rule, or
+//! valid. The I/O layer then
 //! merges those verdicts into the Silver table (valid rows upserted, the rest removed) and into
 //! the quarantine table (the latest failing version of each key kept with its rule), under the
 //! rules of [`crate::upsert`]: an older version never replaces a newer one, which makes replaying
@@ -24,19 +25,22 @@ pub fn quote(identifier: &str) -> String {
     format!("\"{}\"", identifier.replace('"', "\"\""))
 }
 
-/// SQL over the relation `input` (Bronze rows, data columns `columns` plus the metadata) that
-/// returns one row per key: its latest version with [`DELETED`], [`FAILED_RULE`] and
-/// [`FAILED_CHECK`]. Latest means the greatest cursor value; ties go to the later extraction,
-/// then to the later landing file.
-pub fn changes_sql(spec: &TableSpec, columns: &[String], input: &str) -> String {
-    let listed = |prefix: &str| {
-        columns
-            .iter()
-            .chain([SOURCE_FILE.to_owned(), EXTRACTED_AT.to_owned()].iter())
-            .map(|c| format!("{prefix}{}", quote(c)))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+/// The columns that order the versions of a key, newest first: the cursor, then the later
+/// extraction, then the later landing file (see [`crate::latest::latest_per_key`]).
+pub fn newest_first(spec: &TableSpec) -> [&str; 3] {
+    [&spec.cursor, EXTRACTED_AT, SOURCE_FILE]
+}
+
+/// SQL over the relation `input` (the latest version of each key: data columns `columns` plus
+/// the lineage) that gives each version its verdict: [`DELETED`], [`FAILED_RULE`] and
+/// [`FAILED_CHECK`].
+pub fn verdicts_sql(spec: &TableSpec, columns: &[String], input: &str) -> String {
+    let listed = columns
+        .iter()
+        .chain([SOURCE_FILE.to_owned(), EXTRACTED_AT.to_owned()].iter())
+        .map(|c| quote(c))
+        .collect::<Vec<_>>()
+        .join(", ");
     let deleted = match &spec.soft_delete {
         Some(column) if columns.contains(column) => format!("({} IS NOT NULL)", quote(column)),
         _ => "false".to_owned(),
@@ -53,18 +57,9 @@ pub fn changes_sql(spec: &TableSpec, columns: &[String], input: &str) -> String 
         format!("CASE WHEN {deleted} THEN NULL{arms} ELSE NULL END")
     };
     format!(
-        "SELECT {latest}, {deleted} AS {DELETED}, {rule} AS {FAILED_RULE}, {check} AS {FAILED_CHECK} \
-         FROM (SELECT {all}, ROW_NUMBER() OVER (PARTITION BY {key} \
-         ORDER BY {cursor} DESC, {extracted} DESC, {file} DESC) AS _version_rank FROM {input}) AS ranked \
-         WHERE _version_rank = 1",
-        latest = listed(""),
-        all = listed(""),
+        "SELECT {listed}, {deleted} AS {DELETED}, {rule} AS {FAILED_RULE}, {check} AS {FAILED_CHECK} FROM {input}",
         rule = verdict(|r| sql_string(&r.name)),
         check = verdict(|r| sql_string(&r.check)),
-        key = quote(&spec.key),
-        cursor = quote(&spec.cursor),
-        extracted = quote(EXTRACTED_AT),
-        file = quote(SOURCE_FILE),
     )
 }
 
@@ -117,10 +112,11 @@ mod tests {
                     check: "country ~ '^[A-Z]{2}$'".into(),
                 },
             ],
+            deletion_vectors: true,
         }
     }
 
-    /// Runs `changes_sql` over rows of (id, email, country, updated_at, deleted?, file, extracted_at)
+    /// Keeps the latest version per key and runs `verdicts_sql` over rows of (id, email, country, updated_at, deleted?, file, extracted_at)
     /// and returns (id, email, deleted, failed rule) sorted by id.
     async fn changes(rows: Vec<(i64, &str, &str, i64, bool, &str, i64)>) -> Vec<(i64, String, bool, Option<String>)> {
         let ts = |v: Vec<Option<i64>>| Arc::new(TimestampMicrosecondArray::from(v).with_timezone("UTC"));
@@ -146,10 +142,11 @@ mod tests {
             (EXTRACTED_AT, ts(rows.iter().map(|r| Some(r.6)).collect()) as _),
         ])
         .unwrap();
+        let latest = crate::latest::latest_per_key(&batch.schema(), &[batch], "id", &newest_first(&spec())).unwrap();
         let ctx = SessionContext::new();
-        ctx.register_batch("bronze_changes", batch).unwrap();
+        ctx.register_batch("latest_changes", latest).unwrap();
         let columns = ["id", "email", "country", "updated_at", "deleted_at"].map(String::from);
-        let sql = changes_sql(&spec(), &columns, "bronze_changes");
+        let sql = verdicts_sql(&spec(), &columns, "latest_changes");
         let out = ctx.sql(&sql).await.unwrap().collect().await.unwrap();
         let mut result = Vec::new();
         for b in out {

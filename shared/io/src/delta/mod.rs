@@ -17,6 +17,7 @@ use url::Url;
 use crate::error::{Error, Result};
 use crate::lake::{Lake, Layer};
 
+pub mod deletion_vectors;
 mod upsert;
 pub use upsert::{UpsertReport, upsert};
 

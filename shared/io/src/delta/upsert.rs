@@ -1,10 +1,11 @@
-//! A copy-on-write upsert of a Delta table by key, under the rules of
-//! [`lakehouse_core::upsert`].
+//! An upsert of a Delta table by key, under the rules of [`lakehouse_core::upsert`].
 //!
 //! delta-rs's MERGE joins the whole table with the changes through a general query plan and then
 //! rewrites every file a changed key touches. This does the same change with less work:
 //! 1. read only the key and cursor columns of each data file and sift them;
-//! 2. rewrite, in parallel, just the files that lose a row, copying the rows that stay;
+//! 2. for just the files that lose a row: when the table has deletion vectors and the file keeps
+//!    at least half its rows, mark the lost rows in a deletion vector; otherwise rewrite the
+//!    file, in parallel, copying the rows that stay;
 //! 3. write the incoming versions that survive;
 //! 4. commit the removes, the adds and the markers as one MERGE commit.
 //!
@@ -14,7 +15,7 @@
 use std::sync::Arc;
 
 use arrow::array::{Array, BooleanArray, RecordBatch};
-use arrow::compute::{concat, filter_record_batch};
+use arrow::compute::{concat, filter, filter_record_batch};
 use deltalake::DeltaTable;
 use deltalake::kernel::transaction::CommitBuilder;
 use deltalake::kernel::{Action, Add, LogicalFileView};
@@ -24,12 +25,12 @@ use futures::future::BoxFuture;
 use futures::stream::FuturesOrdered;
 use futures::{FutureExt, StreamExt, TryStreamExt};
 use lakehouse_core::types::fit;
-use lakehouse_core::upsert::{Incoming, Sifted};
+use lakehouse_core::upsert::Incoming;
 use object_store::{ObjectMeta, ObjectStore};
 use parquet::arrow::async_reader::ParquetRecordBatchStream;
 use parquet::arrow::{ParquetRecordBatchStreamBuilder, ProjectionMask};
 
-use super::with_markers;
+use super::{deletion_vectors, with_markers};
 use crate::error::{Error, Result};
 use crate::parquet_io::ObjectReader;
 
@@ -47,14 +48,36 @@ pub struct UpsertReport {
     pub files_pruned: usize,
     /// Data files whose key and cursor columns were read.
     pub files_sifted: usize,
-    /// Of those, files rewritten because they lost a row.
+    /// Of those, files that lost rows and were rewritten without them.
     pub files_rewritten: usize,
+    /// Of those, files that lost rows and kept them, marked deleted in a deletion vector.
+    pub files_marked: usize,
     /// Stored rows removed: replaced by a newer version or deleted.
     pub rows_removed: usize,
     /// Incoming versions written.
     pub rows_written: usize,
     /// The version committed.
     pub version: u64,
+}
+
+/// What sifting one stored file decided.
+struct FileSift {
+    file: LogicalFileView,
+    /// For each row of the file: whether it is live after the upsert.
+    keep: BooleanArray,
+    /// Rows the upsert removes (rows deleted before are not counted).
+    removed: usize,
+    /// Incoming versions a row of the file is newer than.
+    beaten: Vec<usize>,
+}
+
+impl FileSift {
+    /// Whether the file's removed rows are better marked in a deletion vector than rewritten
+    /// away: while at most half the file is deleted, marking is far cheaper; past that, the
+    /// file is rewritten so that deleted rows do not pile up.
+    fn mark(&self) -> bool {
+        2 * self.keep.true_count() >= self.keep.len()
+    }
 }
 
 /// Applies `incoming` to `table` (which must exist) and commits it with `markers`.
@@ -65,19 +88,15 @@ pub async fn upsert(
 ) -> Result<UpsertReport> {
     let url = table.table_url().clone();
     let state = table.snapshot().map_err(Error::delta(&url))?;
-    let files: Vec<LogicalFileView> = state.log_data().iter().collect();
-    if let Some(file) = files.iter().find(|f| f.deletion_vector_descriptor().is_some()) {
-        return Err(Error::State {
-            path: format!("{url}{}", file.path()),
-            reason: "the file has a deletion vector, which this upsert does not apply".into(),
-        });
-    }
+    let marks = deletion_vectors::enabled(state);
     let key = incoming.key_and_cursor()[0].to_owned();
+    let files: Vec<LogicalFileView> = state.log_data().iter().collect();
     let total = files.len();
     let files: Vec<LogicalFileView> = files
         .into_iter()
         .filter(|file| key_range(file, &key).is_none_or(|(min, max)| incoming.may_match(min, max)))
         .collect();
+    let mut live = deletion_vectors::live_rows(table, &files).await?;
     let incoming = Arc::new(incoming);
     let store = table.object_store();
     let mut report = UpsertReport {
@@ -90,27 +109,32 @@ pub async fn upsert(
         .into_iter()
         .map(|file| {
             let (store, incoming) = (store.clone(), incoming.clone());
-            async move {
-                let sifted = sift_file(store, &file, &incoming).await?;
-                Ok((file, sifted))
-            }
-            .boxed()
+            let live = live.remove(file.path().as_ref());
+            async move { sift_file(store, file, live, &incoming).await }.boxed()
         })
         .collect();
     let sifted = in_parallel(sifts).await?;
-    let survivors = incoming.survivors(sifted.iter().flat_map(|(_, s)| s.beaten.iter().copied()))?;
-    let touched: Vec<(LogicalFileView, Sifted)> = sifted.into_iter().filter(|(_, s)| s.removed() > 0).collect();
-    report.files_rewritten = touched.len();
-    report.rows_removed = touched.iter().map(|(_, s)| s.removed()).sum();
+    let survivors = incoming.survivors(sifted.iter().flat_map(|s| s.beaten.iter().copied()))?;
+    let (marked, rewritten): (Vec<FileSift>, Vec<FileSift>) = sifted
+        .into_iter()
+        .filter(|s| s.removed > 0)
+        .partition(|s| marks && s.mark());
+    report.files_rewritten = rewritten.len();
+    report.files_marked = marked.len();
+    report.rows_removed = marked.iter().chain(&rewritten).map(|s| s.removed).sum();
     report.rows_written = survivors.iter().map(RecordBatch::num_rows).sum();
 
-    let mut actions: Vec<Action> = touched
+    let mut actions: Vec<Action> = marked
         .iter()
-        .map(|(file, _)| Action::Remove(file.remove_action(true)))
+        .chain(&rewritten)
+        .map(|s| Action::Remove(s.file.remove_action(true)))
         .collect();
-    let rewrites = touched.into_iter().map(|(file, sifted)| {
+    let marked = marked.into_iter().map(|s| (s.file, s.keep)).collect();
+    let marked = deletion_vectors::record(table, store.as_ref(), marked).await?;
+    actions.extend(marked.into_iter().map(Action::Add));
+    let rewrites = rewritten.into_iter().map(|sifted| {
         let (writer, store) = (writer_for(table), store.clone());
-        async move { rewrite_file(writer?, store, &file, &sifted.keep).await }.boxed()
+        async move { rewrite_file(writer?, store, &sifted.file, &sifted.keep).await }.boxed()
     });
     let per_file = report
         .rows_written
@@ -146,10 +170,16 @@ fn key_range(file: &LogicalFileView, key: &str) -> Option<(i64, i64)> {
     Some((stats["minValues"][key].as_i64()?, stats["maxValues"][key].as_i64()?))
 }
 
-/// Reads the key and cursor columns of one data file and sifts them.
-async fn sift_file(store: Arc<dyn ObjectStore>, file: &LogicalFileView, incoming: &Incoming) -> Result<Sifted> {
+/// Reads the key and cursor columns of one data file and sifts its live rows (all rows, or
+/// those `live` marks when the file has a deletion vector).
+async fn sift_file(
+    store: Arc<dyn ObjectStore>,
+    file: LogicalFileView,
+    live: Option<BooleanArray>,
+    incoming: &Incoming,
+) -> Result<FileSift> {
     let path = file.path().into_owned();
-    let batches: Vec<RecordBatch> = read(store, file, Some(incoming.key_and_cursor()))
+    let batches: Vec<RecordBatch> = read(store, &file, Some(incoming.key_and_cursor()))
         .await?
         .try_collect()
         .await
@@ -167,7 +197,29 @@ async fn sift_file(store: Arc<dyn ObjectStore>, file: &LogicalFileView, incoming
         }
         Ok(concat(&parts)?)
     });
-    Ok(incoming.sift(&key?, &cursor?)?)
+    let (key, cursor) = (key?, cursor?);
+    let Some(live) = live.filter(|l| l.len() == key.len() && l.false_count() > 0) else {
+        let sifted = incoming.sift(&key, &cursor)?;
+        return Ok(FileSift {
+            file,
+            removed: sifted.removed(),
+            keep: sifted.keep,
+            beaten: sifted.beaten,
+        });
+    };
+    let sifted = incoming.sift(&filter(&key, &live)?, &filter(&cursor, &live)?)?;
+    let mut kept = sifted.keep.values().iter();
+    let keep: BooleanArray = live
+        .values()
+        .iter()
+        .map(|is_live| Some(is_live && kept.next().unwrap_or(true)))
+        .collect();
+    Ok(FileSift {
+        file,
+        removed: sifted.removed(),
+        keep,
+        beaten: sifted.beaten,
+    })
 }
 
 /// Copies the rows of `file` that `keep` marks into a new file; returns its adds.
@@ -345,8 +397,19 @@ mod tests {
 
     /// A table of three files: ids 1–100, 101–200, 201–300, all at version 1.
     async fn three_files(dir: &tempfile::TempDir) -> DeltaTable {
+        files_of(dir, false).await
+    }
+
+    /// The same table, created with deletion vectors when `marks`.
+    async fn files_of(dir: &tempfile::TempDir, marks: bool) -> DeltaTable {
         let url = url::Url::from_directory_path(dir.path()).unwrap();
         let mut table = open(&url, HashMap::new()).await.unwrap();
+        let configuration = marks.then_some((deletion_vectors::ENABLE.0, Some(deletion_vectors::ENABLE.1)));
+        table = table
+            .write(vec![RecordBatch::new_empty(rows(&[]).schema())])
+            .with_configuration(configuration)
+            .await
+            .unwrap();
         for first in [1, 101, 201] {
             let names: Vec<String> = (first..first + 100).map(|id| format!("n{id}")).collect();
             let file: Vec<(i64, i64, &str)> = (first..first + 100)
@@ -451,5 +514,96 @@ mod tests {
         table.load().await.unwrap();
         assert_eq!(marker(&table, "app").await.unwrap(), Some(3));
         assert_eq!(contents(&table).await, before);
+    }
+
+    /// Upserts (id, version, belongs) changes with names "v<version>".
+    async fn apply(table: &mut DeltaTable, changes: &[(i64, i64, bool)]) -> UpsertReport {
+        let names: Vec<String> = changes.iter().map(|c| format!("v{}", c.1)).collect();
+        let data: Vec<(i64, i64, &str)> = changes
+            .iter()
+            .zip(&names)
+            .map(|(c, n)| (c.0, c.1, n.as_str()))
+            .collect();
+        let belongs = BooleanArray::from(changes.iter().map(|c| c.2).collect::<Vec<_>>());
+        let incoming = Incoming::new(vec![rows(&data)], "id", "version", belongs).unwrap();
+        let report = upsert(table, incoming, [("app".to_owned(), 1)]).await.unwrap();
+        table.load().await.unwrap();
+        report
+    }
+
+    /// Applies the same changes to a plain table and to one with deletion vectors; both must
+    /// end up holding the same rows.
+    async fn both_ways(rounds: &[&[(i64, i64, bool)]]) -> (Vec<UpsertReport>, DeltaTable, tempfile::TempDir) {
+        let (plain_dir, marked_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let (mut plain, mut marked) = (files_of(&plain_dir, false).await, files_of(&marked_dir, true).await);
+        let mut reports = Vec::new();
+        for changes in rounds {
+            apply(&mut plain, changes).await;
+            reports.push(apply(&mut marked, changes).await);
+            assert_eq!(contents(&marked).await, contents(&plain).await, "after {changes:?}");
+            assert_eq!(
+                crate::delta::row_count(&marked).await.unwrap(),
+                contents(&plain).await.len() as u64
+            );
+        }
+        (reports, marked, marked_dir)
+    }
+
+    #[tokio::test]
+    async fn a_table_with_deletion_vectors_marks_a_few_removed_rows_instead_of_rewriting() {
+        let (reports, table, _dir) =
+            both_ways(&[&[(150, 2, true), (250, 2, false), (10, 0, true), (400, 1, true)]]).await;
+        let report = &reports[0];
+        assert_eq!((report.files_marked, report.files_rewritten), (2, 0), "{report:?}");
+        assert_eq!((report.rows_removed, report.rows_written), (2, 2));
+        let state = table.snapshot().unwrap();
+        let marked: Vec<_> = state
+            .log_data()
+            .iter()
+            .filter_map(|f| f.deletion_vector_descriptor())
+            .map(|dv| dv.cardinality)
+            .collect();
+        assert_eq!(marked, [1, 1], "one deleted row in each of two files");
+    }
+
+    #[tokio::test]
+    async fn marked_rows_stay_deleted_and_never_beat_an_incoming_version() {
+        let (reports, _table, _dir) = both_ways(&[
+            &[(150, 5, false)],                 // 150 leaves: marked
+            &[(150, 1, true)],                  // an older version of 150 comes back: no stored row beats it
+            &[(151, 2, true), (152, 2, false)], // the same file again: the marks add up
+        ])
+        .await;
+        assert_eq!(reports[1].rows_removed, 0, "{:?}", reports[1]);
+        assert_eq!(reports[1].rows_written, 1, "{:?}", reports[1]);
+        assert_eq!(
+            (reports[2].files_marked, reports[2].rows_removed),
+            (1, 2),
+            "{:?}",
+            reports[2]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_file_losing_more_than_half_its_rows_is_rewritten() {
+        let most: Vec<(i64, i64, bool)> = (101..=160).map(|id| (id, 2, false)).collect();
+        let (reports, table, _dir) = both_ways(&[&[(5, 2, false)], &most]).await;
+        assert_eq!(
+            (reports[1].files_rewritten, reports[1].files_marked),
+            (1, 0),
+            "{:?}",
+            reports[1]
+        );
+        let with_marks = table
+            .snapshot()
+            .unwrap()
+            .log_data()
+            .iter()
+            .filter(|f| f.deletion_vector_descriptor().is_some())
+            .count();
+        assert_eq!(
+            with_marks, 1,
+            "the first file keeps its mark; the rewritten one has none"
+        );
     }
 }

@@ -19,12 +19,15 @@ use deltalake::DeltaTable;
 use deltalake::operations::write::SchemaMode;
 use deltalake::protocol::SaveMode;
 use lakehouse_core::bronze::is_metadata;
-use lakehouse_core::silver::{DELETED, FAILED_RULE, QUARANTINED_AT, changes_sql, quarantine_columns, silver_columns};
+use lakehouse_core::latest::latest_per_key;
+use lakehouse_core::silver::{
+    DELETED, FAILED_RULE, QUARANTINED_AT, newest_first, quarantine_columns, silver_columns, verdicts_sql,
+};
 use lakehouse_core::types::timestamp_type;
 use lakehouse_core::upsert::Incoming;
 use lakehouse_core::{Pipeline, TableSpec};
 
-use crate::delta;
+use crate::delta::{self, deletion_vectors};
 use crate::error::{Error, Result};
 use crate::faults;
 use crate::lake::{Lake, Layer};
@@ -105,9 +108,9 @@ async fn refine_once(lake: &Lake, spec: &TableSpec) -> Result<TableRefine> {
     // Read from the older of the two markers; the merges' guards make re-reading harmless.
     let consumed = silver_done.min(quarantine_done);
     let ctx = delta::session();
-    let columns = register_changes(&ctx, &bronze, consumed, bronze_version).await?;
+    let columns = register_latest_changes(&ctx, spec, &bronze, consumed, bronze_version).await?;
     let changes = ctx
-        .sql(&changes_sql(spec, &columns, "bronze_changes"))
+        .sql(&verdicts_sql(spec, &columns, "latest_changes"))
         .await?
         .cache()
         .await?;
@@ -134,10 +137,12 @@ async fn refine_once(lake: &Lake, spec: &TableSpec) -> Result<TableRefine> {
     Ok(report)
 }
 
-/// Registers the Bronze rows after version `consumed` as `bronze_changes` (all of Bronze when
-/// nothing was consumed yet or the log no longer reaches back) and returns the data columns.
-async fn register_changes(
+/// Registers the latest version of each key among the Bronze rows after version `consumed` (all
+/// of Bronze when nothing was consumed yet or the log no longer reaches back) as
+/// `latest_changes`, and returns the data columns.
+async fn register_latest_changes(
     ctx: &SessionContext,
+    spec: &TableSpec,
     bronze: &DeltaTable,
     consumed: Option<i64>,
     upto: u64,
@@ -155,14 +160,18 @@ async fn register_changes(
         None => builder,
     };
     let provider = builder.await?;
-    let columns = provider
-        .schema()
+    let schema = provider.schema();
+    let columns = schema
         .fields()
         .iter()
         .map(|f| f.name().clone())
         .filter(|name| !is_metadata(name))
         .collect();
-    ctx.register_table("bronze_changes", provider)?;
+    let rows = ctx.read_table(provider)?.collect().await?;
+    let schema = rows.first().map_or(schema, RecordBatch::schema);
+    let latest = latest_per_key(&schema, &rows, &spec.key, &newest_first(spec))?;
+    drop(rows);
+    ctx.register_batch("latest_changes", latest)?;
     Ok(columns)
 }
 
@@ -229,7 +238,7 @@ async fn merge_latest(
     belongs: Expr,
     marker: (String, i64),
 ) -> Result<()> {
-    let table = ensure_columns(table, &changes, &keep).await?;
+    let table = ensure_columns(table, spec, &changes, &keep).await?;
     let mut selected: Vec<Expr> = keep.iter().map(ident).collect();
     selected.push(belongs.alias(BELONGS));
     let changes = changes.select(selected)?;
@@ -259,9 +268,15 @@ async fn merge_latest(
     Ok(())
 }
 
-/// Creates the table, or adds the columns it lacks, so that `keep` (taken from `changes`) fits.
-/// New source columns reach Silver this way; the merge itself never changes the schema.
-async fn ensure_columns(table: DeltaTable, changes: &DataFrame, keep: &[String]) -> Result<DeltaTable> {
+/// Creates the table (with deletion vectors if the spec wants them), or adds the columns it
+/// lacks, so that `keep` (taken from `changes`) fits. New source columns reach Silver this way;
+/// the merge itself never changes the schema.
+async fn ensure_columns(
+    table: DeltaTable,
+    spec: &TableSpec,
+    changes: &DataFrame,
+    keep: &[String],
+) -> Result<DeltaTable> {
     let wanted: SchemaRef = Arc::new(Schema::new(
         keep.iter()
             .filter_map(|c| changes.schema().as_arrow().field_with_name(c).ok().cloned())
@@ -285,10 +300,12 @@ async fn ensure_columns(table: DeltaTable, changes: &DataFrame, keep: &[String])
         return Ok(table);
     }
     let url = table.table_url().clone();
+    let configuration = (table.version().is_none() && spec.deletion_vectors).then_some(deletion_vectors::ENABLE);
     table
         .write(vec![RecordBatch::new_empty(wanted)])
         .with_save_mode(SaveMode::Append)
         .with_schema_mode(SchemaMode::Merge)
+        .with_configuration(configuration.map(|(name, value)| (name, Some(value))))
         .await
         .map_err(Error::delta(&url))
 }
