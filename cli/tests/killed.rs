@@ -29,26 +29,31 @@ async fn a_pass_killed_at_random_moments_loses_and_duplicates_nothing() -> anyho
         orders: 1_500,
     };
     h.source.seed(sizes, 41).await?;
-    // A fixed sequence of moments, spread over a pass (a debug pass here takes a few seconds).
+    // A fixed sequence of moments, spread over a pass. When a pass finishes before its moment,
+    // the moments that follow are halved, so that kills land mid-pass however fast passes are.
     let moments_ms = [150, 900, 400, 1_700, 60, 1_200, 2_400, 650];
-    let mut killed = 0;
-    for (round, after) in moments_ms.iter().enumerate() {
-        if round == 4 {
+    let (mut killed, mut runs, mut scale) = (0, 0, 1.0);
+    while killed < moments_ms.len() && runs < 3 * moments_ms.len() {
+        if runs == 4 {
             h.source.seed(sizes, 41).await?;
         }
+        let after = Duration::from_millis(moments_ms[runs % moments_ms.len()]).mul_f64(scale);
         let mut child = run(&h).spawn()?;
-        tokio::time::sleep(Duration::from_millis(*after)).await;
+        tokio::time::sleep(after).await;
         if child.try_wait()?.is_none() {
             child.kill()?;
             killed += 1;
+        } else {
+            scale /= 2.0;
         }
         child.wait()?;
+        runs += 1;
     }
-    assert!(killed >= 4, "most runs were killed mid-pass ({killed})");
+    assert_eq!(killed, moments_ms.len(), "runs killed mid-pass, of {runs}");
     let finished = run(&h).status()?;
     assert!(finished.success());
     h.assert_bronze_holds_each_landing_file_once().await?;
     h.assert_matches_reference().await?;
-    eprintln!("killed {killed} of {} runs", moments_ms.len());
+    eprintln!("killed {killed} of {runs} runs");
     h.cleanup().await
 }

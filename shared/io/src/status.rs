@@ -3,6 +3,8 @@
 
 use arrow::array::{Array, TimestampMicrosecondArray};
 use chrono::{DateTime, Utc};
+use deltalake::DeltaTable;
+use futures::future::try_join_all;
 
 use crate::catalog::lake_tables;
 use crate::delta;
@@ -10,6 +12,7 @@ use crate::error::Result;
 use crate::lake::{Lake, Layer};
 use crate::stages::extract::load_cursor;
 use lakehouse_core::Pipeline;
+use lakehouse_core::silver::quote;
 use lakehouse_core::types::timestamp_type;
 
 /// One Delta table's state.
@@ -62,31 +65,104 @@ pub async fn status(lake: &Lake, pipeline: &Pipeline) -> Result<Status> {
 }
 
 /// Each Silver table's newest source change (its largest cursor value), for freshness: `None`
-/// for a table Silver does not have yet or that is empty.
+/// for a table Silver does not have yet or that is empty. Read from the data files' statistics
+/// when they all have them (they bound rows a deletion vector removed too: changes Silver has
+/// seen), else by a query.
 pub async fn newest_changes(lake: &Lake, pipeline: &Pipeline) -> Result<Vec<(String, Option<DateTime<Utc>>)>> {
+    let tables = try_join_all(
+        pipeline
+            .tables
+            .iter()
+            .map(|spec| delta::open_in(lake, Layer::Silver, &spec.name)),
+    )
+    .await?;
     let mut newest = Vec::with_capacity(pipeline.tables.len());
-    for spec in &pipeline.tables {
-        let table = delta::open_in(lake, Layer::Silver, &spec.name).await?;
+    for (spec, table) in pipeline.tables.iter().zip(tables) {
         let at = match table.version() {
             None => None,
-            Some(_) => {
-                let ctx = delta::session();
-                delta::register(&ctx, None, "silver", &table).await?;
-                let sql = format!("SELECT MAX(\"{}\") FROM silver", spec.cursor);
-                let batches = ctx.sql(&sql).await?.collect().await?;
-                let Some(column) = batches.first().map(|b| b.column(0)) else {
-                    newest.push((spec.name.clone(), None));
-                    continue;
-                };
-                let micros = arrow::compute::cast(column, &timestamp_type())?;
-                micros
-                    .as_any()
-                    .downcast_ref::<TimestampMicrosecondArray>()
-                    .filter(|a| !a.is_empty() && a.is_valid(0))
-                    .and_then(|a| DateTime::from_timestamp_micros(a.value(0)))
-            }
+            Some(_) => match largest_in_statistics(&table, &spec.cursor) {
+                Some(at) => at,
+                None => largest_by_query(&table, &spec.cursor).await?,
+            },
         };
         newest.push((spec.name.clone(), at));
     }
     Ok(newest)
+}
+
+/// The largest value of a timestamp column by the files' statistics: `None` when a file has
+/// none for it.
+fn largest_in_statistics(table: &DeltaTable, column: &str) -> Option<Option<DateTime<Utc>>> {
+    let state = table.snapshot().ok()?;
+    let mut largest = None;
+    for file in state.log_data().iter() {
+        let stats: serde_json::Value = serde_json::from_str(&file.stats()?).ok()?;
+        if stats["numRecords"].as_u64() == Some(0) {
+            continue;
+        }
+        let max = DateTime::parse_from_rfc3339(stats["maxValues"][column].as_str()?).ok()?;
+        largest = largest.max(Some(max.with_timezone(&Utc)));
+    }
+    Some(largest)
+}
+
+async fn largest_by_query(table: &DeltaTable, column: &str) -> Result<Option<DateTime<Utc>>> {
+    let ctx = delta::session();
+    delta::register(&ctx, None, "silver", table).await?;
+    let sql = format!("SELECT MAX({}) FROM silver", quote(column));
+    let batches = ctx.sql(&sql).await?.collect().await?;
+    let Some(column) = batches.first().map(|b| b.column(0)) else {
+        return Ok(None);
+    };
+    let micros = arrow::compute::cast(column, &timestamp_type())?;
+    Ok(micros
+        .as_any()
+        .downcast_ref::<TimestampMicrosecondArray>()
+        .filter(|a| !a.is_empty() && a.is_valid(0))
+        .and_then(|a| DateTime::from_timestamp_micros(a.value(0))))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::sync::Arc;
+
+    use arrow::array::{Int64Array, RecordBatch};
+    use deltalake::protocol::SaveMode;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn the_newest_change_from_statistics_is_the_one_a_query_finds() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
+        let pipeline = lakehouse_core::pipeline::shop().unwrap();
+        let before = newest_changes(&lake, &pipeline).await.unwrap();
+        assert!(before.iter().all(|(_, at)| at.is_none()), "no Silver yet: {before:?}");
+
+        let url = lake.table_url(Layer::Silver, "customers").unwrap();
+        let mut table = delta::open(&url, lake.storage_options()).await.unwrap();
+        for stamps in [
+            [1_700_000_000_123_456, 1_600_000_000_000_000],
+            [1_650_000_000_000_000, 1_690_000_000_000_000],
+        ] {
+            let batch = RecordBatch::try_from_iter(vec![
+                ("id", Arc::new(Int64Array::from(vec![1, 2])) as _),
+                (
+                    "updated_at",
+                    Arc::new(TimestampMicrosecondArray::from(stamps.to_vec()).with_timezone("UTC")) as _,
+                ),
+            ])
+            .unwrap();
+            table = table.write(vec![batch]).with_save_mode(SaveMode::Append).await.unwrap();
+        }
+        let by_statistics = largest_in_statistics(&table, "updated_at").unwrap().unwrap();
+        let by_query = largest_by_query(&table, "updated_at").await.unwrap().unwrap();
+        // Delta's statistics keep timestamps to the millisecond.
+        assert_eq!(by_statistics.timestamp_millis(), by_query.timestamp_millis());
+        assert_eq!(by_query.timestamp_micros(), 1_700_000_000_123_456);
+        let newest = newest_changes(&lake, &pipeline).await.unwrap();
+        assert_eq!(newest[0], ("customers".to_owned(), Some(by_statistics)));
+    }
 }
