@@ -82,17 +82,43 @@ mod tests {
                 8,
             )
             .await?;
-        extract(&h.source, &h.lake, &lakehouse.pipeline, options).await?;
-        // One commit, and one small file, per landing file.
-        for spec in &lakehouse.pipeline.tables {
-            for meta in h.lake.list(Layer::Landing, &spec.name, ".parquet").await? {
-                let relative = h.lake.relative(Layer::Landing, &meta.location).expect("a landing file");
-                ingest_files(&h.lake, &lakehouse.pipeline, vec![LandingFile { relative, meta }]).await?;
+        // Two rounds of changes; in Bronze, one commit and one small file per landing file; in
+        // Silver, the second round's MERGE marks replaced rows in deletion vectors.
+        let mut ingested = std::collections::HashSet::new();
+        for round in 0..2 {
+            if round == 1 {
+                h.source
+                    .seed(
+                        lakehouse_io::source::SeedSizes {
+                            customers: 60,
+                            products: 20,
+                            orders: 150,
+                        },
+                        8,
+                    )
+                    .await?;
             }
+            extract(&h.source, &h.lake, &lakehouse.pipeline, options).await?;
+            for spec in &lakehouse.pipeline.tables {
+                for meta in h.lake.list(Layer::Landing, &spec.name, ".parquet").await? {
+                    let relative = h.lake.relative(Layer::Landing, &meta.location).expect("a landing file");
+                    if ingested.insert(relative.clone()) {
+                        ingest_files(&h.lake, &lakehouse.pipeline, vec![LandingFile { relative, meta }]).await?;
+                    }
+                }
+            }
+            refine(&h.lake, &lakehouse.pipeline).await?;
         }
-        refine(&h.lake, &lakehouse.pipeline).await?;
         let small = live_files(&h, Layer::Bronze, "order_items").await?;
         assert!(small >= 8, "many small files to compact: {small}");
+        let silver_items = lakehouse_io::delta::open_in(&h.lake, Layer::Silver, "order_items").await?;
+        let marked = silver_items
+            .snapshot()?
+            .log_data()
+            .iter()
+            .filter(|f| f.deletion_vector_descriptor().is_some())
+            .count();
+        assert!(marked > 0, "Silver has rows marked deleted for compaction to drop");
         let before = h.row_counts().await?;
 
         let report = function_handler(event(), &lakehouse, options_from_env()?).await?;
@@ -104,6 +130,11 @@ mod tests {
             .expect("bronze.order_items maintained");
         assert_eq!(items["files_compacted"].as_u64(), Some(small as u64), "{items}");
         assert_eq!(live_files(&h, Layer::Bronze, "order_items").await?, 1);
+        assert_eq!(
+            live_files(&h, Layer::Silver, "order_items").await?,
+            1,
+            "deletion vectors applied"
+        );
         assert!(
             h.lake
                 .get(Layer::Bronze, "order_items/_delta_log/_last_checkpoint")
