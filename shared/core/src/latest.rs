@@ -2,14 +2,14 @@
 //!
 //! A window (`ROW_NUMBER() OVER (PARTITION BY key ORDER BY …)`) sorts every row with every
 //! column to keep one per key; here only the key and the ordering columns are looked at, each
-//! row once, and the winners are gathered at the end. Rows keep their input order.
+//! row once, and the winners are filtered out of their batches at the end.
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
-use arrow::array::{Array, ArrayRef, DynComparator, RecordBatch, make_array, make_comparator};
-use arrow::compute::{SortOptions, concat, interleave_record_batch};
+use arrow::array::{Array, ArrayRef, BooleanArray, DynComparator, RecordBatch, make_array, make_comparator};
+use arrow::compute::{SortOptions, concat, filter_record_batch};
 use arrow::datatypes::SchemaRef;
 use arrow::row::{RowConverter, SortField};
 
@@ -17,13 +17,14 @@ use crate::error::{Error, Result};
 
 /// Keeps, for each value of `key` (NULL being one value), the row that is greatest by the
 /// columns `newest_first` compared in turn, a NULL counting as greater than any value (as in
-/// SQL's `ORDER BY … DESC NULLS FIRST`). A complete tie goes to the later row.
+/// SQL's `ORDER BY … DESC NULLS FIRST`). A complete tie goes to the later row. The rows kept
+/// come back in their batches, in input order; a batch whose rows all win is not copied.
 pub fn latest_per_key(
     schema: &SchemaRef,
     batches: &[RecordBatch],
     key: &str,
     newest_first: &[&str],
-) -> Result<RecordBatch> {
+) -> Result<Vec<RecordBatch>> {
     let keys = column(schema, batches, key)?;
     let order = newest_first
         .iter()
@@ -46,9 +47,21 @@ pub fn latest_per_key(
             }
         }
     }
-    let mut rows: Vec<usize> = winner.into_values().collect();
-    rows.sort_unstable();
-    gather(schema, batches, &rows)
+    let mut wins = vec![false; keys.len()];
+    for row in winner.into_values() {
+        wins[row] = true;
+    }
+    let wins = BooleanArray::from(wins);
+    let mut offset = 0;
+    let mut kept = Vec::with_capacity(batches.len());
+    for batch in batches {
+        let rows = filter_record_batch(batch, &wins.slice(offset, batch.num_rows()))?;
+        offset += batch.num_rows();
+        if rows.num_rows() > 0 {
+            kept.push(rows);
+        }
+    }
+    Ok(kept)
 }
 
 /// Compares two rows by the ordering columns, NULLs greatest.
@@ -90,26 +103,6 @@ fn column(schema: &SchemaRef, batches: &[RecordBatch], name: &str) -> Result<Arr
     })
 }
 
-/// The rows at the given positions of the batches read as one run, as one batch.
-fn gather(schema: &SchemaRef, batches: &[RecordBatch], rows: &[usize]) -> Result<RecordBatch> {
-    let mut starts = Vec::with_capacity(batches.len());
-    let mut total = 0;
-    for batch in batches {
-        starts.push(total);
-        total += batch.num_rows();
-    }
-    let at = |row: usize| {
-        let batch = starts.partition_point(|start| *start <= row) - 1;
-        (batch, row - starts[batch])
-    };
-    if rows.is_empty() {
-        return Ok(RecordBatch::new_empty(schema.clone()));
-    }
-    let indices: Vec<(usize, usize)> = rows.iter().map(|row| at(*row)).collect();
-    let sources: Vec<&RecordBatch> = batches.iter().collect();
-    Ok(interleave_record_batch(&sources, &indices)?)
-}
-
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
@@ -141,8 +134,10 @@ mod tests {
         .unwrap()
     }
 
-    fn values(out: &RecordBatch) -> Vec<&str> {
-        out.column(3).as_string::<i32>().iter().map(|v| v.unwrap()).collect()
+    fn values(out: &[RecordBatch]) -> Vec<String> {
+        out.iter()
+            .flat_map(|b| b.column(3).as_string::<i32>().iter().map(|v| v.unwrap().to_owned()))
+            .collect()
     }
 
     #[test]
@@ -168,7 +163,7 @@ mod tests {
         ])];
         let out = latest_per_key(&schema(), &batches, "id", &["cursor"]).unwrap();
         assert_eq!(values(&out), ["1@null", "null@2"]);
-        assert_eq!(out.column(0).as_primitive::<Int64Type>().null_count(), 1);
+        assert_eq!(out[0].column(0).as_primitive::<Int64Type>().null_count(), 1);
     }
 
     #[test]
@@ -182,9 +177,14 @@ mod tests {
     }
 
     #[test]
-    fn no_rows_give_an_empty_batch_and_a_missing_column_is_named() {
-        let out = latest_per_key(&schema(), &[], "id", &["cursor"]).unwrap();
-        assert_eq!((out.num_rows(), out.schema()), (0, schema()));
+    fn a_batch_of_winners_is_kept_whole_and_a_missing_column_is_named() {
+        let all_new = batch(&[(Some(1), Some(1), "a", "1"), (Some(2), Some(1), "a", "2")]);
+        let out = latest_per_key(&schema(), std::slice::from_ref(&all_new), "id", &["cursor"]).unwrap();
+        let same_buffer = |b: &RecordBatch| b.column(3).to_data().buffers()[1].as_ptr();
+        assert_eq!(same_buffer(&out[0]), same_buffer(&all_new), "not copied");
+        assert!(latest_per_key(&schema(), &[], "id", &["cursor"]).unwrap().is_empty());
+        let err = latest_per_key(&schema(), &[], "id", &["updated_at"]).unwrap_err();
+        assert!(err.to_string().contains("updated_at"), "{err}");
         let err = latest_per_key(&schema(), &[], "id", &["updated_at"]).unwrap_err();
         assert!(err.to_string().contains("updated_at"), "{err}");
     }

@@ -142,9 +142,11 @@ mod tests {
             (EXTRACTED_AT, ts(rows.iter().map(|r| Some(r.6)).collect()) as _),
         ])
         .unwrap();
-        let latest = crate::latest::latest_per_key(&batch.schema(), &[batch], "id", &newest_first(&spec())).unwrap();
+        let schema = batch.schema();
+        let latest = crate::latest::latest_per_key(&schema, &[batch], "id", &newest_first(&spec())).unwrap();
         let ctx = SessionContext::new();
-        ctx.register_batch("latest_changes", latest).unwrap();
+        let table = datafusion::datasource::MemTable::try_new(schema, vec![latest]).unwrap();
+        ctx.register_table("latest_changes", Arc::new(table)).unwrap();
         let columns = ["id", "email", "country", "updated_at", "deleted_at"].map(String::from);
         let sql = verdicts_sql(&spec(), &columns, "latest_changes");
         let out = ctx.sql(&sql).await.unwrap().collect().await.unwrap();

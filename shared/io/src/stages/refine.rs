@@ -13,6 +13,7 @@ use arrow::array::{Array, AsArray};
 use arrow::compute::concat;
 use arrow::datatypes::{Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
+use datafusion::datasource::MemTable;
 use datafusion::functions_aggregate::expr_fn::count;
 use datafusion::prelude::{DataFrame, Expr, SessionContext, cast, col, ident, lit, not};
 use deltalake::DeltaTable;
@@ -171,7 +172,7 @@ async fn register_latest_changes(
     let schema = rows.first().map_or(schema, RecordBatch::schema);
     let latest = latest_per_key(&schema, &rows, &spec.key, &newest_first(spec))?;
     drop(rows);
-    ctx.register_batch("latest_changes", latest)?;
+    ctx.register_table("latest_changes", Arc::new(MemTable::try_new(schema, vec![latest])?))?;
     Ok(columns)
 }
 
