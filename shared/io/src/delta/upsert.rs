@@ -198,7 +198,17 @@ async fn sift_file(
         Ok(concat(&parts)?)
     });
     let (key, cursor) = (key?, cursor?);
-    let Some(live) = live.filter(|l| l.len() == key.len() && l.false_count() > 0) else {
+    if let Some(live) = live.as_ref().filter(|l| l.len() != key.len()) {
+        return Err(Error::State {
+            path,
+            reason: format!(
+                "the deletion vector covers {} rows but the file holds {}",
+                live.len(),
+                key.len()
+            ),
+        });
+    }
+    let Some(live) = live.filter(|l| l.false_count() > 0) else {
         let sifted = incoming.sift(&key, &cursor)?;
         return Ok(FileSift {
             file,
