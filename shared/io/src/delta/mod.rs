@@ -18,6 +18,7 @@ use crate::error::{Error, Result};
 use crate::lake::{Lake, Layer};
 
 pub mod deletion_vectors;
+mod scan;
 mod upsert;
 pub use upsert::{UpsertReport, upsert};
 
@@ -154,7 +155,10 @@ pub async fn register(ctx: &SessionContext, layer: Option<Layer>, name: &str, ta
     table
         .update_datafusion_session(&ctx.state())
         .map_err(Error::delta(table.table_url()))?;
-    let provider = table.table_provider().await?;
+    let provider = match scan::with_deletion_vectors(ctx, table).await? {
+        Some(provider) => provider,
+        None => table.table_provider().await?,
+    };
     let reference = match layer {
         Some(layer) => datafusion::common::TableReference::partial(layer.name(), name),
         None => datafusion::common::TableReference::bare(name),

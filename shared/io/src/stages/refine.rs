@@ -19,7 +19,7 @@ use datafusion::prelude::{DataFrame, Expr, SessionContext, cast, col, ident, lit
 use deltalake::DeltaTable;
 use deltalake::operations::write::SchemaMode;
 use deltalake::protocol::SaveMode;
-use lakehouse_core::bronze::is_metadata;
+use lakehouse_core::bronze::{EXTRACTED_AT, SOURCE_FILE, is_metadata};
 use lakehouse_core::latest::latest_per_key;
 use lakehouse_core::silver::{
     DELETED, FAILED_RULE, QUARANTINED_AT, newest_first, quarantine_columns, silver_columns, verdicts_sql,
@@ -161,14 +161,22 @@ async fn register_latest_changes(
         None => builder,
     };
     let provider = builder.await?;
-    let schema = provider.schema();
-    let columns = schema
+    let columns: Vec<String> = provider
+        .schema()
         .fields()
         .iter()
         .map(|f| f.name().clone())
         .filter(|name| !is_metadata(name))
         .collect();
-    let rows = ctx.read_table(provider)?.collect().await?;
+    // Only the data and the lineage Silver keeps are read (not the ingestion's own metadata).
+    let read: Vec<Expr> = columns
+        .iter()
+        .map(ident)
+        .chain([SOURCE_FILE, EXTRACTED_AT].map(ident))
+        .collect();
+    let changes = ctx.read_table(provider)?.select(read)?;
+    let schema: SchemaRef = Arc::new(changes.schema().as_arrow().clone());
+    let rows = changes.collect().await?;
     let schema = rows.first().map_or(schema, RecordBatch::schema);
     let latest = latest_per_key(&schema, &rows, &spec.key, &newest_first(spec))?;
     drop(rows);

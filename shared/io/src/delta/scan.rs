@@ -1,0 +1,107 @@
+//! Reading a table whose files carry deletion vectors, across all partitions.
+//!
+//! delta-rs 1.1 reads such a table in a single partition, tagging each row with its file and
+//! position to drop the deleted ones afterwards. Here each file's deletion vector becomes a
+//! Parquet row selection instead: deleted rows are never decoded, and the files are spread over
+//! the session's partitions like those of any Parquet table.
+
+use std::sync::Arc;
+
+use arrow::datatypes::SchemaRef;
+use async_trait::async_trait;
+use datafusion::catalog::{Session, TableProvider};
+use datafusion::datasource::TableType;
+use datafusion::datasource::listing::PartitionedFile;
+use datafusion::datasource::physical_plan::parquet::ParquetRowSelection;
+use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder, ParquetSource};
+use datafusion::datasource::source::DataSourceExec;
+use datafusion::execution::object_store::ObjectStoreUrl;
+use datafusion::logical_expr::Expr;
+use datafusion::physical_plan::ExecutionPlan;
+use datafusion::prelude::SessionContext;
+use deltalake::DeltaTable;
+use deltalake::kernel::LogicalFileView;
+use parquet::arrow::arrow_reader::RowSelection;
+
+use super::deletion_vectors;
+use crate::error::{Error, Result};
+
+/// A provider for `table` that applies its deletion vectors as row selections, or `None` when
+/// no file has one (or the table is partitioned or maps its columns, which this does not read).
+pub(super) async fn with_deletion_vectors(
+    ctx: &SessionContext,
+    table: &DeltaTable,
+) -> Result<Option<Arc<dyn TableProvider>>> {
+    let state = table.snapshot().map_err(Error::delta(table.table_url()))?;
+    let files: Vec<LogicalFileView> = state.log_data().iter().collect();
+    let plain = !state.metadata().partition_columns().is_empty()
+        || state
+            .metadata()
+            .configuration()
+            .contains_key("delta.columnMapping.mode");
+    if plain || files.iter().all(|f| f.deletion_vector_descriptor().is_none()) {
+        return Ok(None);
+    }
+    let mut live = deletion_vectors::live_rows(table, &files).await?;
+    // Paths below are relative to the table root: read through a store scoped to it.
+    let store_url = table.log_store().object_store_url();
+    ctx.runtime_env()
+        .register_object_store(store_url.as_ref(), table.log_store().object_store(None));
+    let files = files
+        .iter()
+        .map(|file| {
+            let size = u64::try_from(file.size()).unwrap_or_default();
+            let read = PartitionedFile::new(file.object_store_path().to_string(), size);
+            match live.remove(file.path().as_ref()) {
+                Some(live) => read.with_extension(ParquetRowSelection::new(RowSelection::from_filters(&[live]))),
+                None => read,
+            }
+        })
+        .collect();
+    Ok(Some(Arc::new(MarkedTable {
+        schema: state.snapshot().arrow_schema(),
+        store_url,
+        files,
+    })))
+}
+
+/// The live rows of a table's data files.
+#[derive(Debug)]
+struct MarkedTable {
+    schema: SchemaRef,
+    store_url: ObjectStoreUrl,
+    files: Vec<PartitionedFile>,
+}
+
+#[async_trait]
+impl TableProvider for MarkedTable {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        _filters: &[Expr],
+        limit: Option<usize>,
+    ) -> datafusion::error::Result<Arc<dyn ExecutionPlan>> {
+        let partitions = state.config().target_partitions().max(1);
+        let mut groups: Vec<Vec<PartitionedFile>> = vec![Vec::new(); partitions.min(self.files.len()).max(1)];
+        let width = groups.len();
+        for (i, file) in self.files.iter().enumerate() {
+            groups[i % width].push(file.clone());
+        }
+        let source = Arc::new(ParquetSource::new(self.schema.clone()));
+        let config = FileScanConfigBuilder::new(self.store_url.clone(), source)
+            .with_file_groups(groups.into_iter().map(FileGroup::new).collect())
+            .with_projection_indices(projection.cloned())?
+            .with_limit(limit)
+            .build();
+        Ok(DataSourceExec::from_data_source(config))
+    }
+}
