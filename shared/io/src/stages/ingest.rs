@@ -20,7 +20,8 @@ use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::streaming::PartitionStream;
 use deltalake::DeltaTable;
 use deltalake::protocol::SaveMode;
-use futures::{StreamExt, TryStreamExt};
+use futures::future::BoxFuture;
+use futures::{FutureExt, StreamExt, TryStreamExt};
 use lakehouse_core::bronze::{FileMeta, bronze_schema, conform};
 use lakehouse_core::{Pipeline, TableSpec};
 use object_store::{ObjectMeta, ObjectStore};
@@ -95,14 +96,23 @@ pub async fn ingest_pending(lake: &Lake, pipeline: &Pipeline) -> Result<IngestRe
     ingest_files(lake, pipeline, files).await
 }
 
-/// Ingests the given landing files, one Bronze commit per table.
+/// Ingests the given landing files, one Bronze commit per table, as many tables at once as
+/// there are cores (a table's write encodes on one core).
 pub async fn ingest_files(lake: &Lake, pipeline: &Pipeline, files: Vec<LandingFile>) -> Result<IngestReport> {
+    // Collected before any await, so that no closure is held across one (callers stay Send).
+    let tables: Vec<BoxFuture<'_, Result<IngestReport>>> = pipeline
+        .tables
+        .iter()
+        .filter_map(|spec| {
+            let of_table: Vec<LandingFile> = files.iter().filter(|f| f.table() == spec.name).cloned().collect();
+            (!of_table.is_empty()).then(|| ingest_table(lake, spec, of_table).boxed())
+        })
+        .collect();
+    let width = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut report = IngestReport::default();
-    for spec in &pipeline.tables {
-        let of_table: Vec<LandingFile> = files.iter().filter(|f| f.table() == spec.name).cloned().collect();
-        if !of_table.is_empty() {
-            report.absorb(ingest_table(lake, spec, of_table).await?);
-        }
+    let mut done = futures::stream::iter(tables).buffered(width);
+    while let Some(table) = done.next().await {
+        report.absorb(table?);
     }
     report.files_ignored = files
         .iter()
