@@ -155,7 +155,7 @@ pub async fn register(ctx: &SessionContext, layer: Option<Layer>, name: &str, ta
     table
         .update_datafusion_session(&ctx.state())
         .map_err(Error::delta(table.table_url()))?;
-    let provider = match scan::with_deletion_vectors(ctx, table).await? {
+    let provider = match scan::with_deletion_vectors(ctx, table)? {
         Some(provider) => provider,
         None => table.table_provider().await?,
     };

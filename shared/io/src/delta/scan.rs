@@ -28,40 +28,33 @@ use crate::error::{Error, Result};
 
 /// A provider for `table` that applies its deletion vectors as row selections, or `None` when
 /// no file has one (or the table is partitioned or maps its columns, which this does not read).
-pub(super) async fn with_deletion_vectors(
+/// The deletion vectors are read when the table is scanned, not before.
+pub(super) fn with_deletion_vectors(
     ctx: &SessionContext,
     table: &DeltaTable,
 ) -> Result<Option<Arc<dyn TableProvider>>> {
     let state = table.snapshot().map_err(Error::delta(table.table_url()))?;
-    let files: Vec<LogicalFileView> = state.log_data().iter().collect();
     let plain = !state.metadata().partition_columns().is_empty()
         || state
             .metadata()
             .configuration()
             .contains_key("delta.columnMapping.mode");
-    if plain || files.iter().all(|f| f.deletion_vector_descriptor().is_none()) {
+    if plain
+        || state
+            .log_data()
+            .iter()
+            .all(|f| f.deletion_vector_descriptor().is_none())
+    {
         return Ok(None);
     }
-    let mut live = deletion_vectors::live_rows(table, &files).await?;
     // Paths below are relative to the table root: read through a store scoped to it.
     let store_url = table.log_store().object_store_url();
     ctx.runtime_env()
         .register_object_store(store_url.as_ref(), table.log_store().object_store(None));
-    let files = files
-        .iter()
-        .map(|file| {
-            let size = u64::try_from(file.size()).unwrap_or_default();
-            let read = PartitionedFile::new(file.object_store_path().to_string(), size);
-            match live.remove(file.path().as_ref()) {
-                Some(live) => read.with_extension(ParquetRowSelection::new(RowSelection::from_filters(&[live]))),
-                None => read,
-            }
-        })
-        .collect();
     Ok(Some(Arc::new(MarkedTable {
         schema: state.snapshot().arrow_schema(),
         store_url,
-        files,
+        table: table.clone(),
     })))
 }
 
@@ -70,7 +63,27 @@ pub(super) async fn with_deletion_vectors(
 struct MarkedTable {
     schema: SchemaRef,
     store_url: ObjectStoreUrl,
-    files: Vec<PartitionedFile>,
+    table: DeltaTable,
+}
+
+impl MarkedTable {
+    /// Every data file, with the rows its deletion vector leaves live as a row selection.
+    async fn files(&self) -> Result<Vec<PartitionedFile>> {
+        let state = self.table.snapshot().map_err(Error::delta(self.table.table_url()))?;
+        let files: Vec<LogicalFileView> = state.log_data().iter().collect();
+        let mut live = deletion_vectors::live_rows(&self.table, &files).await?;
+        Ok(files
+            .iter()
+            .map(|file| {
+                let size = u64::try_from(file.size()).unwrap_or_default();
+                let read = PartitionedFile::new(file.object_store_path().to_string(), size);
+                match live.remove(file.path().as_ref()) {
+                    Some(live) => read.with_extension(ParquetRowSelection::new(RowSelection::from_filters(&[live]))),
+                    None => read,
+                }
+            })
+            .collect())
+    }
 }
 
 #[async_trait]
@@ -90,11 +103,15 @@ impl TableProvider for MarkedTable {
         _filters: &[Expr],
         limit: Option<usize>,
     ) -> datafusion::error::Result<Arc<dyn ExecutionPlan>> {
+        let files = self
+            .files()
+            .await
+            .map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))?;
         let partitions = state.config().target_partitions().max(1);
-        let mut groups: Vec<Vec<PartitionedFile>> = vec![Vec::new(); partitions.min(self.files.len()).max(1)];
+        let mut groups: Vec<Vec<PartitionedFile>> = vec![Vec::new(); partitions.min(files.len()).max(1)];
         let width = groups.len();
-        for (i, file) in self.files.iter().enumerate() {
-            groups[i % width].push(file.clone());
+        for (i, file) in files.into_iter().enumerate() {
+            groups[i % width].push(file);
         }
         let source = Arc::new(ParquetSource::new(self.schema.clone()));
         let config = FileScanConfigBuilder::new(self.store_url.clone(), source)

@@ -575,7 +575,7 @@ mod tests {
             .collect();
         assert_eq!(marked, [1, 1], "one deleted row in each of two files");
         let ctx = session();
-        let provider = super::super::scan::with_deletion_vectors(&ctx, &table).await.unwrap();
+        let provider = super::super::scan::with_deletion_vectors(&ctx, &table).unwrap();
         assert!(
             provider.is_some(),
             "read through row selections (and found equal above)"
