@@ -5,6 +5,7 @@
 
 use datafusion::common::config::Dialect;
 use datafusion::prelude::SessionContext;
+use deltalake::DeltaTable;
 use deltalake::operations::write::SchemaMode;
 use deltalake::protocol::SaveMode;
 use futures::future::try_join_all;
@@ -49,15 +50,26 @@ pub async fn build_gold(lake: &Lake, pipeline: &Pipeline) -> Result<Vec<GoldRepo
             inputs.push((gold_marker(&spec.name), delta::marker_value(version)));
         }
     }
+    let golds = try_join_all(
+        pipeline
+            .gold
+            .iter()
+            .map(|gold| delta::open_in(lake, Layer::Gold, &gold.name)),
+    )
+    .await?;
     let mut reports = Vec::new();
-    for gold in &pipeline.gold {
-        reports.push(build_one(lake, &ctx, gold, &inputs).await?);
+    for (gold, table) in pipeline.gold.iter().zip(golds) {
+        reports.push(build_one(&ctx, gold, table, &inputs).await?);
     }
     Ok(reports)
 }
 
-async fn build_one(lake: &Lake, ctx: &SessionContext, gold: &GoldSpec, inputs: &[(String, i64)]) -> Result<GoldReport> {
-    let table = delta::open_in(lake, Layer::Gold, &gold.name).await?;
+async fn build_one(
+    ctx: &SessionContext,
+    gold: &GoldSpec,
+    table: DeltaTable,
+    inputs: &[(String, i64)],
+) -> Result<GoldReport> {
     let waiting_for = missing_inputs(ctx, gold).await?;
     if !waiting_for.is_empty() {
         tracing::info!(table = %gold.name, ?waiting_for, "gold waits for its inputs");
@@ -69,10 +81,12 @@ async fn build_one(lake: &Lake, ctx: &SessionContext, gold: &GoldSpec, inputs: &
         });
     }
     if table.version().is_some() {
-        let mut current = true;
-        for (marker, version) in inputs {
-            current &= delta::marker(&table, marker).await? == Some(*version);
-        }
+        // Each marker is a read of the log: all at once.
+        let recorded = try_join_all(inputs.iter().map(|(marker, _)| delta::marker(&table, marker))).await?;
+        let current = recorded
+            .iter()
+            .zip(inputs)
+            .all(|(recorded, (_, version))| *recorded == Some(*version));
         if current {
             return Ok(GoldReport {
                 table: gold.name.clone(),
