@@ -2,7 +2,7 @@
 //!
 //! A table created with `delta.enableDeletionVectors` lets the upsert remove a few rows from a
 //! large file by writing a small bitmap of their positions, instead of copying every other row
-//! into a new file. Readers that know the feature (delta-rs, Spark, Trino and Athena, DuckDB)
+//! into a new file. Readers that know the feature (delta-rs, Spark, Trino, DuckDB)
 //! skip the marked rows; the file's statistics stay as they were, now as loose bounds.
 
 use std::collections::HashMap;
