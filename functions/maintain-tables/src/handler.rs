@@ -72,32 +72,17 @@ mod tests {
             batch_rows: 40,
             ..Default::default()
         };
-        h.source
-            .seed(
-                lakehouse_io::source::SeedSizes {
-                    customers: 60,
-                    products: 20,
-                    orders: 150,
-                },
-                8,
-            )
-            .await?;
-        // Two rounds of changes; in Bronze, one commit and one small file per landing file; in
-        // Silver, the second round's MERGE marks replaced rows in deletion vectors.
+        let sizes = lakehouse_io::source::SeedSizes {
+            customers: 60,
+            products: 20,
+            orders: 150,
+        };
+        // Two rounds of changes (the second seeds the seeded source again); in Bronze, one
+        // commit and one small file per landing file; in Silver, the second round's MERGE marks
+        // replaced rows in deletion vectors.
         let mut ingested = std::collections::HashSet::new();
-        for round in 0..2 {
-            if round == 1 {
-                h.source
-                    .seed(
-                        lakehouse_io::source::SeedSizes {
-                            customers: 60,
-                            products: 20,
-                            orders: 150,
-                        },
-                        8,
-                    )
-                    .await?;
-            }
+        for _round in 0..2 {
+            h.source.seed(sizes, 8).await?;
             extract(&h.source, &h.lake, &lakehouse.pipeline, options).await?;
             for spec in &lakehouse.pipeline.tables {
                 for meta in h.lake.list(Layer::Landing, &spec.name, ".parquet").await? {

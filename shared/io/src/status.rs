@@ -4,7 +4,6 @@
 use arrow::array::{Array, TimestampMicrosecondArray};
 use chrono::{DateTime, Utc};
 use deltalake::DeltaTable;
-use futures::future::try_join_all;
 
 use crate::catalog::lake_tables;
 use crate::delta;
@@ -69,13 +68,7 @@ pub async fn status(lake: &Lake, pipeline: &Pipeline) -> Result<Status> {
 /// when they all have them (they bound rows a deletion vector removed too: changes Silver has
 /// seen), else by a query.
 pub async fn newest_changes(lake: &Lake, pipeline: &Pipeline) -> Result<Vec<(String, Option<DateTime<Utc>>)>> {
-    let tables = try_join_all(
-        pipeline
-            .tables
-            .iter()
-            .map(|spec| delta::open_in(lake, Layer::Silver, &spec.name)),
-    )
-    .await?;
+    let tables = delta::open_all_in(lake, Layer::Silver, pipeline.tables.iter().map(|t| t.name.as_str())).await?;
     let mut newest = Vec::with_capacity(pipeline.tables.len());
     for (spec, table) in pipeline.tables.iter().zip(tables) {
         let at = match table.version() {

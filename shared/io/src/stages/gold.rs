@@ -36,27 +36,14 @@ pub struct GoldReport {
 pub async fn build_gold(lake: &Lake, pipeline: &Pipeline) -> Result<Vec<GoldReport>> {
     let ctx = delta::session();
     let mut inputs = Vec::new();
-    // Opened at once: on S3 each open is a few round trips.
-    let silvers = try_join_all(
-        pipeline
-            .tables
-            .iter()
-            .map(|spec| delta::open_in(lake, Layer::Silver, &spec.name)),
-    )
-    .await?;
+    let silvers = delta::open_all_in(lake, Layer::Silver, pipeline.tables.iter().map(|t| t.name.as_str())).await?;
     for (spec, silver) in pipeline.tables.iter().zip(silvers) {
         if let Some(version) = silver.version() {
             delta::register(&ctx, Some(Layer::Silver), &spec.name, &silver).await?;
             inputs.push((gold_marker(&spec.name), delta::marker_value(version)));
         }
     }
-    let golds = try_join_all(
-        pipeline
-            .gold
-            .iter()
-            .map(|gold| delta::open_in(lake, Layer::Gold, &gold.name)),
-    )
-    .await?;
+    let golds = delta::open_all_in(lake, Layer::Gold, pipeline.gold.iter().map(|g| g.name.as_str())).await?;
     let mut reports = Vec::new();
     for (gold, table) in pipeline.gold.iter().zip(golds) {
         reports.push(build_one(&ctx, gold, table, &inputs).await?);
