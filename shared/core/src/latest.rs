@@ -90,8 +90,9 @@ impl Newer {
     }
 }
 
-/// One column over all batches, as a single array.
-fn column(schema: &SchemaRef, batches: &[RecordBatch], name: &str) -> Result<ArrayRef> {
+/// One column over all batches (of `schema`), as a single array; an error names a missing
+/// column.
+pub(crate) fn column(schema: &SchemaRef, batches: &[RecordBatch], name: &str) -> Result<ArrayRef> {
     let index = schema
         .index_of(name)
         .map_err(|_| Error::Incompatible(format!("the rows have no column {name:?}")))?;

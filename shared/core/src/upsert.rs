@@ -17,8 +17,8 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, RecordBatch, make_array, make_comparator};
-use arrow::compute::{SortOptions, cast, concat, filter_record_batch};
+use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, RecordBatch, make_comparator};
+use arrow::compute::{SortOptions, cast, filter_record_batch};
 use arrow::datatypes::{DataType, Int64Type};
 use arrow::row::{RowConverter, SortField};
 
@@ -64,22 +64,11 @@ impl Incoming {
     /// row `i` is to be in the table after the upsert (false: its key is to leave). Keys must be
     /// unique among `rows`.
     pub fn new(rows: Vec<RecordBatch>, key: &str, cursor: &str, belongs: BooleanArray) -> Result<Self> {
-        let column = |name: &str| -> Result<ArrayRef> {
-            let parts = rows
-                .iter()
-                .map(|batch| {
-                    batch
-                        .column_by_name(name)
-                        .map(|c| c.as_ref())
-                        .ok_or_else(|| Error::Incompatible(format!("the incoming rows have no column {name:?}")))
-                })
-                .collect::<Result<Vec<&dyn Array>>>()?;
-            match parts.as_slice() {
-                [] => Err(Error::Incompatible("no incoming rows, not even an empty batch".into())),
-                [one] => Ok(make_array(one.to_data())),
-                many => Ok(concat(many)?),
-            }
-        };
+        let schema = rows
+            .first()
+            .map(RecordBatch::schema)
+            .ok_or_else(|| Error::Incompatible("no incoming rows, not even an empty batch".into()))?;
+        let column = |name: &str| crate::latest::column(&schema, &rows, name);
         let (keys, cursors) = (column(key)?, column(cursor)?);
         if belongs.len() != keys.len() || belongs.null_count() > 0 {
             return Err(Error::Incompatible(
