@@ -171,13 +171,7 @@ async fn two_refines_racing_over_the_same_tables_apply_each_change_once() -> Res
         assert_exact(&h, &format!("after racing refines ({round})")).await?;
     }
     // The incremental round's commits marked rows in deletion vectors: the race covered them.
-    let orders = lakehouse_io::delta::open_in(&h.lake, lakehouse_io::Layer::Silver, "orders").await?;
-    let marked = orders
-        .snapshot()?
-        .log_data()
-        .iter()
-        .filter(|f| f.deletion_vector_descriptor().is_some())
-        .count();
+    let marked = lakehouse_testkit::files_with_deletion_vectors(&h.lake, lakehouse_io::Layer::Silver, "orders").await?;
     assert!(marked > 0, "no Silver file of orders has a deletion vector");
     h.cleanup().await
 }

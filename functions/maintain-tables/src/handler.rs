@@ -96,13 +96,7 @@ mod tests {
         }
         let small = live_files(&h, Layer::Bronze, "order_items").await?;
         assert!(small >= 8, "many small files to compact: {small}");
-        let silver_items = lakehouse_io::delta::open_in(&h.lake, Layer::Silver, "order_items").await?;
-        let marked = silver_items
-            .snapshot()?
-            .log_data()
-            .iter()
-            .filter(|f| f.deletion_vector_descriptor().is_some())
-            .count();
+        let marked = lakehouse_testkit::files_with_deletion_vectors(&h.lake, Layer::Silver, "order_items").await?;
         assert!(marked > 0, "Silver has rows marked deleted for compaction to drop");
         let before = h.row_counts().await?;
 

@@ -349,6 +349,17 @@ fn has_sql(statement: &str) -> bool {
         .any(|l| !l.trim().is_empty() && !l.trim_start().starts_with("--"))
 }
 
+/// How many data files of `table` in `layer` carry a deletion vector.
+pub async fn files_with_deletion_vectors(lake: &Lake, layer: Layer, table: &str) -> Result<usize> {
+    let table = lakehouse_io::delta::open_in(lake, layer, table).await?;
+    let state = table.snapshot()?;
+    Ok(state
+        .log_data()
+        .iter()
+        .filter(|f| f.deletion_vector_descriptor().is_some())
+        .count())
+}
+
 /// Describes how two multisets of rows differ, or `None` if they are equal.
 pub fn difference(expected: &[Vec<Option<String>>], actual: &[Vec<Option<String>>]) -> Option<String> {
     let mut balance: BTreeMap<&Vec<Option<String>>, i64> = BTreeMap::new();
