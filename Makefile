@@ -25,7 +25,7 @@ test: ## Run every test, starting the MariaDB they need
 .PHONY: build
 build: ## Build every function as an arm64 Lambda zip and print the sizes
 	rustup target add aarch64-unknown-linux-gnu
-	PATH="$(TOOLS):$$PATH" cargo lambda build --release --arm64 --output-format zip \
+	PATH="$(TOOLS):$$PATH" CARGO_PROFILE_RELEASE_STRIP=symbols cargo lambda build --release --arm64 --output-format zip \
 		--lambda-dir $(LAMBDA_DIR) $(addprefix -p ,$(FUNCTIONS))
 	@for f in $(FUNCTIONS); do \
 		printf '  %-14s %s\n' $$f "$$(du -h $(LAMBDA_DIR)/$$f/bootstrap.zip | cut -f1)"; done

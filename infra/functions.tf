@@ -95,7 +95,9 @@ locals {
 
   function_environment = {
     for name in keys(local.functions) : name => merge(
-      { LAKEHOUSE_METRICS_NAMESPACE = var.metrics_namespace },
+      # The allocator asks for no transparent huge pages even where the kernel would give them
+      # unasked (BENCHMARKS.md: memory and the allocator).
+      { LAKEHOUSE_METRICS_NAMESPACE = var.metrics_namespace, MIMALLOC_ALLOW_THP = "0" },
       contains(local.data_functions, name) ? local.lake_environment : {},
       contains(["seed-rds", "extract-rds"], name) ? local.source_environment : {},
       name == "sync-catalog" ? merge(

@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod cursor;
 pub mod decimal;
 pub mod error;
+mod keys;
 pub mod latest;
 pub mod pipeline;
 pub mod silver;

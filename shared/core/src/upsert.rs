@@ -14,18 +14,15 @@
 //! - an incoming version whose key matches no stored row is inserted if it belongs;
 //! - NULL keys match nothing, and a NULL cursor on either side makes the guard fail.
 
-use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, RecordBatch, make_comparator};
+use arrow::buffer::BooleanBuffer;
 use arrow::compute::{SortOptions, cast, filter_record_batch};
 use arrow::datatypes::{DataType, Int64Type};
-use arrow::row::{RowConverter, SortField};
 
 use crate::error::{Error, Result};
-
-/// An encoded key → the index of its incoming version.
-type KeyIndex = HashMap<Box<[u8]>, usize>;
+use crate::keys::{KeyColumn, KeyIndex, fits_i64};
 
 /// The latest versions an upsert brings, indexed by key.
 pub struct Incoming {
@@ -36,7 +33,7 @@ pub struct Incoming {
     keys: ArrayRef,
     cursor: ArrayRef,
     // Both built on first use: a load into an empty table needs neither.
-    /// Each non-NULL key's encoded row → its index in `rows` (or why there is none).
+    /// Each non-NULL key → its index in `rows` (or why there is none).
     index: OnceLock<Result<KeyIndex, String>>,
     /// The keys in order, when they are integers: files whose key range holds none of them
     /// need no sifting.
@@ -90,19 +87,10 @@ impl Incoming {
     /// The index of the incoming keys; refuses keys that appear twice.
     fn index(&self) -> Result<&KeyIndex> {
         let built = self.index.get_or_init(|| {
-            let encoded = key_converter(self.keys.data_type())
-                .and_then(|c| Ok(c.convert_columns(std::slice::from_ref(&self.keys))?))
-                .map_err(|e| e.to_string())?;
-            let mut index = HashMap::with_capacity(self.keys.len());
-            for (i, row) in encoded.iter().enumerate() {
-                if self.keys.is_valid(i) && index.insert(Box::from(row.as_ref()), i).is_some() {
-                    return Err(format!(
-                        "key {:?} appears more than once among the incoming rows",
-                        self.key_column
-                    ));
-                }
-            }
-            Ok(index)
+            let keys = KeyColumn::new(&self.keys).map_err(|e| e.to_string())?;
+            KeyIndex::unique(&keys).map_err(|_| {
+                format!("key {:?} appears more than once among the incoming rows", self.key_column)
+            })
         });
         built.as_ref().map_err(|reason| Error::Incompatible(reason.clone()))
     }
@@ -133,26 +121,22 @@ impl Incoming {
         let index = self.index()?;
         let stored_key = cast(stored_key, self.keys.data_type())?;
         let stored_cursor = cast(stored_cursor, self.cursor.data_type())?;
-        let encoded = key_converter(self.keys.data_type())?.convert_columns(std::slice::from_ref(&stored_key))?;
+        let stored_keys = KeyColumn::new(&stored_key)?;
         let compare = make_comparator(&self.cursor, &stored_cursor, SortOptions::default())?;
         let mut beaten = Vec::new();
-        let keep = (0..stored_key.len()).map(|row| {
-            let incoming = stored_key
-                .is_valid(row)
-                .then(|| index.get(encoded.row(row).as_ref()))
-                .flatten();
-            let Some(&incoming) = incoming else {
-                return Some(true);
+        let keep = BooleanBuffer::collect_bool(stored_key.len(), |row| {
+            let Some(incoming) = index.get(&stored_keys, row) else {
+                return true;
             };
             let comparable = self.cursor.is_valid(incoming) && stored_cursor.is_valid(row);
             if comparable && compare(incoming, row).is_ge() {
-                Some(false)
+                false
             } else {
                 beaten.push(incoming);
-                Some(true)
+                true
             }
         });
-        let keep = keep.collect::<BooleanArray>();
+        let keep = BooleanArray::new(keep, None);
         Ok(Sifted { keep, beaten })
     }
 
@@ -181,22 +165,8 @@ impl Incoming {
 
 /// The non-NULL keys as i64, if the key column is of an integer type that fits.
 fn integer_keys(keys: &ArrayRef) -> Option<Vec<i64>> {
-    let fits = matches!(
-        keys.data_type(),
-        DataType::Int8
-            | DataType::Int16
-            | DataType::Int32
-            | DataType::Int64
-            | DataType::UInt8
-            | DataType::UInt16
-            | DataType::UInt32
-    );
-    let keys = cast(keys, &DataType::Int64).ok().filter(|_| fits)?;
+    let keys = cast(keys, &DataType::Int64).ok().filter(|_| fits_i64(keys.data_type()))?;
     Some(keys.as_primitive::<Int64Type>().iter().flatten().collect())
-}
-
-fn key_converter(key_type: &DataType) -> Result<RowConverter> {
-    Ok(RowConverter::new(vec![SortField::new(key_type.clone())])?)
 }
 
 #[cfg(test)]
