@@ -29,7 +29,9 @@ pub(crate) enum KeyColumn {
 impl KeyColumn {
     pub(crate) fn new(keys: &ArrayRef) -> Result<Self> {
         if fits_i64(keys.data_type()) {
-            return Ok(Self::Integers(cast(keys, &DataType::Int64)?.as_primitive::<Int64Type>().clone()));
+            return Ok(Self::Integers(
+                cast(keys, &DataType::Int64)?.as_primitive::<Int64Type>().clone(),
+            ));
         }
         let converter = RowConverter::new(vec![SortField::new(keys.data_type().clone())])?;
         let rows = converter.convert_columns(std::slice::from_ref(keys))?;
@@ -81,8 +83,11 @@ impl KeyIndex {
     /// Indexes the non-NULL keys of `keys`; a key seen twice is an error giving the row where it
     /// repeats.
     pub(crate) fn unique(keys: &KeyColumn) -> std::result::Result<Self, usize> {
-        fn index<K: Hash + Eq>(keys: impl Iterator<Item = (usize, K)>) -> std::result::Result<FastMap<K, usize>, usize> {
-            let mut index = FastMap::with_capacity_and_hasher(keys.size_hint().1.unwrap_or_default(), Default::default());
+        fn index<K: Hash + Eq>(
+            keys: impl Iterator<Item = (usize, K)>,
+        ) -> std::result::Result<FastMap<K, usize>, usize> {
+            let mut index =
+                FastMap::with_capacity_and_hasher(keys.size_hint().1.unwrap_or_default(), Default::default());
             for (row, key) in keys {
                 if index.insert(key, row).is_some() {
                     return Err(row);
@@ -92,11 +97,13 @@ impl KeyIndex {
         }
         let valid = |row: &usize| keys.is_valid(*row);
         Ok(match keys {
-            KeyColumn::Integers(ints) => Self::Integers(index(
-                (0..ints.len()).filter(valid).map(|row| (row, ints.value(row))),
-            )?),
+            KeyColumn::Integers(ints) => {
+                Self::Integers(index((0..ints.len()).filter(valid).map(|row| (row, ints.value(row))))?)
+            }
             KeyColumn::Encoded(rows, _) => Self::Encoded(index(
-                (0..rows.num_rows()).filter(valid).map(|row| (row, Box::from(rows.row(row).data()))),
+                (0..rows.num_rows())
+                    .filter(valid)
+                    .map(|row| (row, Box::from(rows.row(row).data()))),
             )?),
         })
     }

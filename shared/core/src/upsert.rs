@@ -89,7 +89,10 @@ impl Incoming {
         let built = self.index.get_or_init(|| {
             let keys = KeyColumn::new(&self.keys).map_err(|e| e.to_string())?;
             KeyIndex::unique(&keys).map_err(|_| {
-                format!("key {:?} appears more than once among the incoming rows", self.key_column)
+                format!(
+                    "key {:?} appears more than once among the incoming rows",
+                    self.key_column
+                )
             })
         });
         built.as_ref().map_err(|reason| Error::Incompatible(reason.clone()))
@@ -165,7 +168,9 @@ impl Incoming {
 
 /// The non-NULL keys as i64, if the key column is of an integer type that fits.
 fn integer_keys(keys: &ArrayRef) -> Option<Vec<i64>> {
-    let keys = cast(keys, &DataType::Int64).ok().filter(|_| fits_i64(keys.data_type()))?;
+    let keys = cast(keys, &DataType::Int64)
+        .ok()
+        .filter(|_| fits_i64(keys.data_type()))?;
     Some(keys.as_primitive::<Int64Type>().iter().flatten().collect())
 }
 
