@@ -185,7 +185,7 @@ def markdown(summary: dict) -> str:
     lines = [
         f"Size **{summary['size']}** ({summary['orders']:,} orders; landing rows: "
         f"{summary['rows']['landing_initial']:,} initial, {summary['rows']['landing_incremental']:,} incremental), "
-        f"{summary['date']}, commit {summary['commit']} (plus any uncommitted changes), "
+        f"{summary['date']}, commit {summary['commit']}, "
         f"{summary['machine']['cpus']} cores.",
         "",
         "| stage | " + " | ".join(NAMES[n] for n in order) + " |",

@@ -43,7 +43,7 @@ python="$(bench/env.sh)/bin/python"
 rm -rf "$work"
 mkdir -p "$work"/{logs,landing,checksums,rows}
 lake="$work/lakehouse/lake"
-{ git rev-parse --short HEAD 2>/dev/null || echo unknown; } >"$work/commit"
+{ git describe --always --dirty 2>/dev/null || echo unknown; } >"$work/commit"
 measurements="$work/measurements.jsonl"
 
 # measure IMPLEMENTATION STAGE COMMAND...: runs COMMAND under /usr/bin/time -v (stdout and stderr
