@@ -123,7 +123,7 @@ impl KeyIndex {
 }
 
 /// Whether every value of an integer type converts to i64 without loss.
-pub(crate) fn fits_i64(data_type: &DataType) -> bool {
+fn fits_i64(data_type: &DataType) -> bool {
     use DataType::*;
     matches!(data_type, Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32)
 }

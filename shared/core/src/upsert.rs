@@ -16,13 +16,12 @@
 
 use std::sync::OnceLock;
 
-use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, RecordBatch, make_comparator};
+use arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch, make_comparator};
 use arrow::buffer::BooleanBuffer;
 use arrow::compute::{SortOptions, cast, filter_record_batch};
-use arrow::datatypes::{DataType, Int64Type};
 
 use crate::error::{Error, Result};
-use crate::keys::{KeyColumn, KeyIndex, fits_i64};
+use crate::keys::{KeyColumn, KeyIndex};
 
 /// The latest versions an upsert brings, indexed by key.
 pub struct Incoming {
@@ -106,11 +105,13 @@ impl Incoming {
     /// Whether stored rows with integer keys between `min` and `max` (inclusive: a file's
     /// statistics) can match an incoming key. Always true for keys that are not integers.
     pub fn may_match(&self, min: i64, max: i64) -> bool {
-        let sorted = self.sorted_keys.get_or_init(|| {
-            integer_keys(&self.keys).map(|mut k| {
-                k.sort_unstable();
-                k
-            })
+        let sorted = self.sorted_keys.get_or_init(|| match KeyColumn::new(&self.keys) {
+            Ok(KeyColumn::Integers(ints)) => {
+                let mut keys: Vec<i64> = ints.iter().flatten().collect();
+                keys.sort_unstable();
+                Some(keys)
+            }
+            _ => None,
         });
         let Some(keys) = sorted else {
             return true;
@@ -166,19 +167,12 @@ impl Incoming {
     }
 }
 
-/// The non-NULL keys as i64, if the key column is of an integer type that fits.
-fn integer_keys(keys: &ArrayRef) -> Option<Vec<i64>> {
-    let keys = cast(keys, &DataType::Int64)
-        .ok()
-        .filter(|_| fits_i64(keys.data_type()))?;
-    Some(keys.as_primitive::<Int64Type>().iter().flatten().collect())
-}
-
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
 
-    use arrow::array::{Int32Array, Int64Array, StringArray};
+    use arrow::array::{AsArray, Int32Array, Int64Array, StringArray};
+    use arrow::datatypes::Int64Type;
 
     use super::*;
 
