@@ -162,6 +162,18 @@ fn a_database_that_does_not_answer_is_named_with_the_password_masked() {
 }
 
 #[test]
+fn a_malformed_datafusion_setting_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_lakehouse"))
+        .current_dir(dir.path())
+        .args(["--lake", "lake", "query", "SELECT 1"])
+        .env("DATAFUSION_EXECUTION_TARGET_PARTITIONS", "many")
+        .output()
+        .expect("the binary runs");
+    assert_one_clear_line(&out, &["DATAFUSION_", "target_partitions"]);
+}
+
+#[test]
 fn a_wrong_url_is_named() {
     let dir = tempfile::tempdir().unwrap();
     let out = lakehouse(dir.path(), &["--source", "postgres://u:hunter2@db/shop", "extract"]);

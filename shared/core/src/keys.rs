@@ -28,14 +28,21 @@ pub(crate) enum KeyColumn {
 
 impl KeyColumn {
     pub(crate) fn new(keys: &ArrayRef) -> Result<Self> {
-        if fits_i64(keys.data_type()) {
-            return Ok(Self::Integers(
-                cast(keys, &DataType::Int64)?.as_primitive::<Int64Type>().clone(),
-            ));
+        if let Some(ints) = Self::integers(keys)? {
+            return Ok(Self::Integers(ints));
         }
         let converter = RowConverter::new(vec![SortField::new(keys.data_type().clone())])?;
         let rows = converter.convert_columns(std::slice::from_ref(keys))?;
         Ok(Self::Encoded(rows, keys.logical_nulls()))
+    }
+
+    /// Integer keys widened to i64, the form [`KeyColumn::Integers`] holds; none for keys of
+    /// any other type.
+    pub(crate) fn integers(keys: &ArrayRef) -> Result<Option<Int64Array>> {
+        if !fits_i64(keys.data_type()) {
+            return Ok(None);
+        }
+        Ok(Some(cast(keys, &DataType::Int64)?.as_primitive::<Int64Type>().clone()))
     }
 
     fn is_valid(&self, row: usize) -> bool {
@@ -153,6 +160,8 @@ mod tests {
         assert!(matches!(KeyColumn::new(&ints).unwrap(), KeyColumn::Integers(_)));
         let big: ArrayRef = Arc::new(arrow::array::UInt64Array::from(vec![u64::MAX]));
         assert!(matches!(KeyColumn::new(&big).unwrap(), KeyColumn::Encoded(..)));
+        assert_eq!(KeyColumn::integers(&ints).unwrap(), Some(Int64Array::from(vec![1, 2])));
+        assert_eq!(KeyColumn::integers(&strings(&[Some("1")])).unwrap(), None);
     }
 
     #[test]

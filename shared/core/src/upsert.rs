@@ -105,8 +105,8 @@ impl Incoming {
     /// Whether stored rows with integer keys between `min` and `max` (inclusive: a file's
     /// statistics) can match an incoming key. Always true for keys that are not integers.
     pub fn may_match(&self, min: i64, max: i64) -> bool {
-        let sorted = self.sorted_keys.get_or_init(|| match KeyColumn::new(&self.keys) {
-            Ok(KeyColumn::Integers(ints)) => {
+        let sorted = self.sorted_keys.get_or_init(|| match KeyColumn::integers(&self.keys) {
+            Ok(Some(ints)) => {
                 let mut keys: Vec<i64> = ints.iter().flatten().collect();
                 keys.sort_unstable();
                 Some(keys)

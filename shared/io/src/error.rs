@@ -60,6 +60,10 @@ pub enum Error {
         source: datafusion::error::DataFusionError,
     },
 
+    /// A DataFusion setting given in the environment is malformed.
+    #[error("DataFusion settings from DATAFUSION_* environment variables: {0}")]
+    Settings(#[source] datafusion::error::DataFusionError),
+
     /// A query or plan over the lake failed.
     #[error("query failed: {0}")]
     Query(#[from] datafusion::error::DataFusionError),

@@ -10,6 +10,7 @@ pub mod delta;
 pub mod error;
 pub mod faults;
 pub mod lake;
+mod parallel;
 pub mod parquet_io;
 pub mod query;
 pub mod source;

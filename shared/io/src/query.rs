@@ -41,7 +41,7 @@ pub async fn lake_session(lake: &Lake) -> Result<SessionContext> {
 
 /// A session with every table registered as `as_of` says.
 pub async fn lake_session_as_of(lake: &Lake, as_of: &AsOf) -> Result<SessionContext> {
-    let ctx = delta::session();
+    let ctx = delta::session()?;
     let tables = lake_tables(lake).await?;
     for pinned in as_of.versions.keys() {
         if !tables.iter().any(|t| qualified(t) == *pinned) {

@@ -100,7 +100,7 @@ fn largest_in_statistics(table: &DeltaTable, column: &str) -> Option<Option<Date
 }
 
 async fn largest_by_query(table: &DeltaTable, column: &str) -> Result<Option<DateTime<Utc>>> {
-    let ctx = delta::session();
+    let ctx = delta::session()?;
     delta::register(&ctx, None, "silver", table).await?;
     let sql = format!("SELECT MAX({}) FROM silver", quote(column));
     let batches = ctx.sql(&sql).await?.collect().await?;

@@ -70,7 +70,7 @@ impl From<lakehouse_io::Error> for FunctionError {
     fn from(error: lakehouse_io::Error) -> Self {
         use lakehouse_io::Error as E;
         let kind = match &error {
-            E::SourceUrl { .. } | E::Lake { .. } | E::NotFound(_) => ErrorKind::Config,
+            E::SourceUrl { .. } | E::Lake { .. } | E::NotFound(_) | E::Settings(_) => ErrorKind::Config,
             E::Aws { .. } | E::Alert(_) => ErrorKind::Service,
             E::Connect { .. } | E::Source { .. } => ErrorKind::Source,
             E::Object { .. } | E::Parquet { .. } | E::Delta { .. } | E::Injected(_) => ErrorKind::Lake,

@@ -36,7 +36,7 @@ pub(super) async fn live_rows(table: &DeltaTable, files: &[LogicalFileView]) -> 
     }
     let url = table.table_url();
     let state = table.snapshot().map_err(Error::delta(url))?;
-    let session = super::session().state();
+    let session = super::session()?.state();
     table.update_datafusion_session(&session).map_err(Error::delta(url))?;
     let unreadable = |e: datafusion::error::DataFusionError| Error::State {
         path: url.to_string(),

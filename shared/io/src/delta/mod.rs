@@ -3,10 +3,8 @@
 //! tables with a DataFusion session.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
-use datafusion::catalog::MemorySchemaProvider;
-use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::prelude::SessionContext;
 use deltalake::kernel::Transaction;
 use deltalake::kernel::transaction::{CommitProperties, TransactionError};
 use deltalake::{DeltaTable, DeltaTableBuilder, DeltaTableError, Path};
@@ -19,7 +17,9 @@ use crate::lake::{Lake, Layer};
 
 pub mod deletion_vectors;
 mod scan;
+mod session;
 mod upsert;
+pub use session::session;
 pub use upsert::{UpsertReport, upsert};
 
 /// How often a stage re-reads and retries after losing a commit race to another writer.
@@ -146,19 +146,6 @@ pub async fn commit_time(table: &DeltaTable, version: u64) -> Result<Option<chro
     }
 }
 
-/// A DataFusion session for the lakehouse's SQL: the layers as schemas (`silver.orders`).
-pub fn session() -> SessionContext {
-    let config = SessionConfig::new().with_information_schema(true);
-    let ctx = SessionContext::new_with_config(config);
-    if let Some(catalog) = ctx.catalog("datafusion") {
-        for layer in Layer::TABLES {
-            // Registering a fresh schema provider cannot fail for the default catalog.
-            let _ = catalog.register_schema(layer.name(), Arc::new(MemorySchemaProvider::new()));
-        }
-    }
-    ctx
-}
-
 /// Registers `table` in `ctx` as `<layer>.<name>` (or under `name` alone when `layer` is None).
 pub async fn register(ctx: &SessionContext, layer: Option<Layer>, name: &str, table: &DeltaTable) -> Result<()> {
     table
@@ -179,7 +166,7 @@ pub async fn register(ctx: &SessionContext, layer: Option<Layer>, name: &str, ta
 /// The number of rows in the table's current version, from the log's file statistics when every
 /// file has them, else by counting.
 pub async fn row_count(table: &DeltaTable) -> Result<u64> {
-    let ctx = session();
+    let ctx = session()?;
     register(&ctx, None, "counted", table).await?;
     let batches = ctx.sql("SELECT COUNT(*) AS n FROM counted").await?.collect().await?;
     let count = batches

@@ -21,9 +21,7 @@ use deltalake::kernel::transaction::CommitBuilder;
 use deltalake::kernel::{Action, Add, LogicalFileView};
 use deltalake::protocol::DeltaOperation;
 use deltalake::writer::{DeltaWriter, RecordBatchWriter};
-use futures::future::BoxFuture;
-use futures::stream::FuturesOrdered;
-use futures::{FutureExt, StreamExt, TryStreamExt};
+use futures::{FutureExt, TryStreamExt};
 use lakehouse_core::types::fit;
 use lakehouse_core::upsert::Incoming;
 use object_store::{ObjectMeta, ObjectStore};
@@ -32,6 +30,7 @@ use parquet::arrow::{ParquetRecordBatchStreamBuilder, ProjectionMask};
 
 use super::{deletion_vectors, with_markers};
 use crate::error::{Error, Result};
+use crate::parallel::{cores, in_parallel};
 use crate::parquet_io::ObjectReader;
 
 /// Rows per batch when reading stored files.
@@ -113,7 +112,7 @@ pub async fn upsert(
             async move { sift_file(store, file, live, &incoming).await }.boxed()
         })
         .collect();
-    let sifted = in_parallel(sifts).await?;
+    let sifted = in_parallel(sifts, cores()).await?;
     let survivors = incoming.survivors(sifted.iter().flat_map(|s| s.beaten.iter().copied()))?;
     let (marked, rewritten): (Vec<FileSift>, Vec<FileSift>) = sifted
         .into_iter()
@@ -138,13 +137,13 @@ pub async fn upsert(
     });
     let per_file = report
         .rows_written
-        .div_ceil(width())
+        .div_ceil(cores())
         .clamp(MIN_ROWS_PER_FILE, MAX_ROWS_PER_FILE);
     let inserts = groups(survivors, per_file).into_iter().map(|rows| {
         let writer = writer_for(table);
         async move { write_rows(writer?, rows).await }.boxed()
     });
-    for adds in in_parallel(rewrites.chain(inserts).collect()).await? {
+    for adds in in_parallel(rewrites.chain(inserts).collect(), cores()).await? {
         actions.extend(adds.into_iter().map(Action::Add));
     }
 
@@ -334,45 +333,6 @@ fn groups(batches: Vec<RecordBatch>, rows: usize) -> Vec<Vec<RecordBatch>> {
     groups
 }
 
-/// Runs each piece of work in a task of its own, as many at once as there are cores, and
-/// returns the results in order. Parquet decoding and encoding are CPU-bound; tasks spread them
-/// over the runtime's threads. (The work comes boxed and `'static`, and no closure is held across
-/// an await, so that callers' futures stay `Send`.)
-async fn in_parallel<T: Send + 'static>(work: Vec<BoxFuture<'static, Result<T>>>) -> Result<Vec<T>> {
-    let width = width();
-    let mut running = FuturesOrdered::new();
-    let mut results = Vec::with_capacity(work.len());
-    for piece in work {
-        if running.len() >= width {
-            results.push(joined(running.next().await)?);
-        }
-        running.push_back(tokio::spawn(piece));
-    }
-    while !running.is_empty() {
-        results.push(joined(running.next().await)?);
-    }
-    Ok(results)
-}
-
-/// How many pieces of work run at once: the cores.
-fn width() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
-fn joined<T>(outcome: Option<Result<Result<T>, tokio::task::JoinError>>) -> Result<T> {
-    match outcome {
-        Some(Ok(result)) => result,
-        Some(Err(e)) => Err(Error::State {
-            path: "upsert worker".into(),
-            reason: e.to_string(),
-        }),
-        None => Err(Error::State {
-            path: "upsert worker".into(),
-            reason: "no result".into(),
-        }),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -436,7 +396,7 @@ mod tests {
     }
 
     async fn contents(table: &DeltaTable) -> Vec<(i64, i64, String)> {
-        let ctx = session();
+        let ctx = session().unwrap();
         register(&ctx, None, "t", table).await.unwrap();
         let batches = ctx.sql("SELECT id, version, name FROM t ORDER BY id").await.unwrap();
         let mut out = Vec::new();
@@ -574,7 +534,7 @@ mod tests {
             .map(|dv| dv.cardinality)
             .collect();
         assert_eq!(marked, [1, 1], "one deleted row in each of two files");
-        let ctx = session();
+        let ctx = session().unwrap();
         let provider = super::super::scan::with_deletion_vectors(&ctx, &table).unwrap();
         assert!(
             provider.is_some(),

@@ -8,6 +8,7 @@ use datafusion::prelude::SessionContext;
 use deltalake::DeltaTable;
 use deltalake::operations::write::SchemaMode;
 use deltalake::protocol::SaveMode;
+use futures::FutureExt;
 use futures::future::try_join_all;
 use lakehouse_core::{GoldSpec, Pipeline};
 
@@ -15,6 +16,7 @@ use crate::delta;
 use crate::error::{Error, Result};
 use crate::faults;
 use crate::lake::{Lake, Layer};
+use crate::parallel::in_parallel;
 
 /// The marker holding the version of Silver table `table` a Gold table was computed from.
 pub fn gold_marker(table: &str) -> String {
@@ -32,9 +34,12 @@ pub struct GoldReport {
     pub waiting_for: Vec<String>,
 }
 
-/// Builds every Gold table of the pipeline from the current Silver tables.
+/// Builds every Gold table of the pipeline from the current Silver tables. The queries run side
+/// by side, as many at once as the session has partitions (its cores, unless set otherwise),
+/// sharing them: a query given one partition is spared the repartitioning and two-phase
+/// aggregation a query spread over every core pays.
 pub async fn build_gold(lake: &Lake, pipeline: &Pipeline) -> Result<Vec<GoldReport>> {
-    let ctx = delta::session();
+    let ctx = delta::session()?;
     let mut inputs = Vec::new();
     let silvers = delta::open_all_in(lake, Layer::Silver, pipeline.tables.iter().map(|t| t.name.as_str())).await?;
     for (spec, silver) in pipeline.tables.iter().zip(silvers) {
@@ -44,11 +49,21 @@ pub async fn build_gold(lake: &Lake, pipeline: &Pipeline) -> Result<Vec<GoldRepo
         }
     }
     let golds = delta::open_all_in(lake, Layer::Gold, pipeline.gold.iter().map(|g| g.name.as_str())).await?;
-    let mut reports = Vec::new();
-    for (gold, table) in pipeline.gold.iter().zip(golds) {
-        reports.push(build_one(&ctx, gold, table, &inputs).await?);
-    }
-    Ok(reports)
+    let cores = ctx.state().config().target_partitions();
+    let at_once = pipeline.gold.len().clamp(1, cores.max(1));
+    let partitions = (cores / at_once).max(1);
+    let builds = pipeline.gold.iter().zip(golds).map(|(gold, table)| {
+        let (ctx, gold, inputs) = (with_partitions(&ctx, partitions), gold.clone(), inputs.clone());
+        async move { build_one(&ctx, &gold, table, &inputs).await }.boxed()
+    });
+    in_parallel(builds.collect(), at_once).await
+}
+
+/// A session sharing `ctx`'s tables whose queries are planned for `partitions` partitions.
+fn with_partitions(ctx: &SessionContext, partitions: usize) -> SessionContext {
+    let mut state = ctx.state();
+    state.config_mut().options_mut().execution.target_partitions = partitions;
+    SessionContext::new_with_state(state)
 }
 
 async fn build_one(

@@ -108,7 +108,7 @@ async fn refine_once(lake: &Lake, spec: &TableSpec) -> Result<TableRefine> {
 
     // Read from the older of the two markers; the merges' guards make re-reading harmless.
     let consumed = silver_done.min(quarantine_done);
-    let ctx = delta::session();
+    let ctx = delta::session()?;
     let columns = register_latest_changes(&ctx, spec, &bronze, consumed, bronze_version).await?;
     let changes = ctx
         .sql(&verdicts_sql(spec, &columns, "latest_changes"))
