@@ -60,9 +60,10 @@ pub enum Error {
         source: datafusion::error::DataFusionError,
     },
 
-    /// A DataFusion setting given in the environment is malformed.
+    /// A DataFusion setting given in the environment is malformed; the reason is DataFusion's
+    /// chain of causes on one line.
     #[error("DataFusion settings from DATAFUSION_* environment variables: {0}")]
-    Settings(#[source] datafusion::error::DataFusionError),
+    Settings(String),
 
     /// A query or plan over the lake failed.
     #[error("query failed: {0}")]

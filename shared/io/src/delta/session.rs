@@ -21,7 +21,7 @@ use crate::lake::Layer;
 /// (`DATAFUSION_EXECUTION_TARGET_PARTITIONS=4`); a malformed one is an error.
 pub fn session() -> Result<SessionContext> {
     let config = SessionConfig::from_env()
-        .map_err(Error::Settings)?
+        .map_err(|e| Error::Settings(one_line(&e)))?
         .with_information_schema(true);
     let rules = Optimizer::new()
         .rules
@@ -44,6 +44,17 @@ pub fn session() -> Result<SessionContext> {
         }
     }
     Ok(ctx)
+}
+
+/// A DataFusion error, whose causes come one per line after "caused by", as one line.
+fn one_line(error: &datafusion::error::DataFusionError) -> String {
+    let text = error.to_string();
+    let causes: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && *line != "caused by")
+        .collect();
+    causes.join(": ")
 }
 
 /// DataFusion's rewrite of an aggregation whose only DISTINCT is over one column (`SELECT g,
