@@ -1,5 +1,5 @@
 //! CPU-bound work spread over the runtime's threads: Parquet decoding and encoding in an upsert,
-//! the Gold queries side by side.
+//! the Silver tables and the Gold queries side by side.
 
 use futures::StreamExt;
 use futures::future::BoxFuture;
@@ -38,6 +38,37 @@ pub(crate) async fn in_parallel<T: Send + 'static>(
         finished(Some(outcome), &mut results);
     }
     results.into_iter().flatten().collect()
+}
+
+/// Groups pieces of work into rounds, run one after another, by their sizes: the largest piece
+/// sets the bound, and each round holds pieces whose sizes add up to at most it (first fit,
+/// largest first). For work whose memory grows with its size, running a round side by side then
+/// needs about as much as the largest piece alone. Gives indices into `sizes`, in ascending
+/// order within each round.
+pub(crate) fn rounds(sizes: &[u64]) -> Vec<Vec<usize>> {
+    let bound = sizes.iter().copied().max().unwrap_or(0);
+    let mut largest_first: Vec<(usize, u64)> = sizes.iter().copied().enumerate().collect();
+    largest_first.sort_by_key(|&(_, size)| std::cmp::Reverse(size));
+    let mut rounds: Vec<(u64, Vec<usize>)> = Vec::new();
+    for (piece, size) in largest_first {
+        match rounds
+            .iter_mut()
+            .find(|(filled, _)| filled.saturating_add(size) <= bound)
+        {
+            Some((filled, pieces)) => {
+                *filled += size;
+                pieces.push(piece);
+            }
+            None => rounds.push((size, vec![piece])),
+        }
+    }
+    rounds
+        .into_iter()
+        .map(|(_, mut pieces)| {
+            pieces.sort_unstable();
+            pieces
+        })
+        .collect()
 }
 
 type Outcome<T> = (usize, std::result::Result<Result<T>, tokio::task::JoinError>);
@@ -94,6 +125,15 @@ mod tests {
         .boxed();
         let all = tokio::time::timeout(Duration::from_secs(30), in_parallel(vec![first, second, third], 2)).await;
         assert_eq!(all.unwrap().unwrap(), [1, 2, 3]);
+    }
+
+    #[test]
+    fn rounds_hold_at_most_the_largest_piece_together() {
+        assert_eq!(rounds(&[18, 30, 11, 1]), [vec![1], vec![0, 2, 3]]);
+        assert_eq!(rounds(&[5, 5, 5]), [vec![0], vec![1], vec![2]]);
+        assert_eq!(rounds(&[10, 4, 3, 3, 6]), [vec![0], vec![1, 4], vec![2, 3]]);
+        assert_eq!(rounds(&[0, 0]), [vec![0, 1]]);
+        assert!(rounds(&[]).is_empty());
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -19,6 +19,7 @@ use datafusion::prelude::{DataFrame, Expr, SessionContext, cast, col, ident, lit
 use deltalake::DeltaTable;
 use deltalake::operations::write::SchemaMode;
 use deltalake::protocol::SaveMode;
+use futures::FutureExt;
 use lakehouse_core::bronze::{EXTRACTED_AT, SOURCE_FILE, is_metadata};
 use lakehouse_core::latest::latest_per_key;
 use lakehouse_core::silver::{
@@ -32,6 +33,7 @@ use crate::delta::{self, deletion_vectors};
 use crate::error::{Error, Result};
 use crate::faults;
 use crate::lake::{Lake, Layer};
+use crate::parallel::{cores, in_parallel, rounds};
 
 /// The column of the merge input saying whether a version belongs in the target.
 const BELONGS: &str = "_belongs";
@@ -59,19 +61,58 @@ pub struct TableRefine {
     pub up_to_date: bool,
 }
 
-/// Refines every table of the pipeline.
+/// Refines every table of the pipeline. Tables are refined side by side (as many at once as
+/// there are cores) in rounds that hold at most as much Bronze data together as the largest
+/// table has alone: a refine's memory grows with the Bronze it reads, so side by side it needs
+/// about what refining the largest table needs.
 pub async fn refine(lake: &Lake, pipeline: &Pipeline) -> Result<Vec<TableRefine>> {
-    let mut reports = Vec::new();
-    for spec in &pipeline.tables {
-        reports.push(refine_table(lake, spec).await?);
+    let names = pipeline.tables.iter().map(|t| t.name.as_str());
+    let mut bronzes: Vec<Option<DeltaTable>> = delta::open_all_in(lake, Layer::Bronze, names)
+        .await?
+        .into_iter()
+        .map(Some)
+        .collect();
+    let sizes: Vec<u64> = bronzes
+        .iter()
+        .map(|bronze| bronze.as_ref().map_or(0, data_bytes))
+        .collect();
+    let mut reports: Vec<Option<TableRefine>> = vec![None; pipeline.tables.len()];
+    for round in rounds(&sizes) {
+        let work = round
+            .iter()
+            .filter_map(|&i| Some((pipeline.tables.get(i)?.clone(), bronzes.get_mut(i)?.take()?)))
+            .map(|(spec, bronze)| {
+                let lake = lake.clone();
+                async move { refine_table(&lake, &spec, bronze).await }.boxed()
+            })
+            .collect();
+        for (i, report) in round.iter().zip(in_parallel(work, cores()).await?) {
+            if let Some(slot) = reports.get_mut(*i) {
+                *slot = Some(report);
+            }
+        }
     }
-    Ok(reports)
+    Ok(reports.into_iter().flatten().collect())
 }
 
-async fn refine_table(lake: &Lake, spec: &TableSpec) -> Result<TableRefine> {
+/// The bytes of a table's data files: at most what refining it reads.
+fn data_bytes(table: &DeltaTable) -> u64 {
+    table.snapshot().map_or(0, |state| {
+        state
+            .log_data()
+            .iter()
+            .map(|file| u64::try_from(file.size()).unwrap_or(0))
+            .sum()
+    })
+}
+
+/// Refines one table, retrying when a commit loses a race; `bronze` is its Bronze table, opened
+/// (it is re-opened for a retry).
+async fn refine_table(lake: &Lake, spec: &TableSpec, bronze: DeltaTable) -> Result<TableRefine> {
+    let mut bronze = Some(bronze);
     let mut attempt = 0;
     loop {
-        match refine_once(lake, spec).await {
+        match refine_once(lake, spec, bronze.take()).await {
             Err(e) if delta::is_conflict(&e) && attempt < delta::MAX_CONFLICT_RETRIES => {
                 attempt += 1;
                 tracing::info!(table = %spec.name, attempt, "silver commit lost a race; retrying");
@@ -81,14 +122,20 @@ async fn refine_table(lake: &Lake, spec: &TableSpec) -> Result<TableRefine> {
     }
 }
 
-async fn refine_once(lake: &Lake, spec: &TableSpec) -> Result<TableRefine> {
+async fn refine_once(lake: &Lake, spec: &TableSpec, bronze: Option<DeltaTable>) -> Result<TableRefine> {
     let mut report = TableRefine {
         table: spec.name.clone(),
         ..Default::default()
     };
+    let bronze = async {
+        match bronze {
+            Some(opened) => Ok(opened),
+            None => delta::open_in(lake, Layer::Bronze, &spec.name).await,
+        }
+    };
     // The three tables are opened at once: on S3 each open is a few round trips.
     let (bronze, silver, quarantine) = tokio::try_join!(
-        delta::open_in(lake, Layer::Bronze, &spec.name),
+        bronze,
         delta::open_in(lake, Layer::Silver, &spec.name),
         delta::open_in(lake, Layer::Quarantine, &spec.name),
     )?;
