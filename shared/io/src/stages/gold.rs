@@ -49,9 +49,9 @@ pub async fn build_gold(lake: &Lake, pipeline: &Pipeline) -> Result<Vec<GoldRepo
         }
     }
     let golds = delta::open_all_in(lake, Layer::Gold, pipeline.gold.iter().map(|g| g.name.as_str())).await?;
-    let cores = ctx.state().config().target_partitions();
-    let at_once = pipeline.gold.len().clamp(1, cores.max(1));
-    let partitions = (cores / at_once).max(1);
+    let shared = ctx.state().config().target_partitions();
+    let at_once = pipeline.gold.len().clamp(1, shared.max(1));
+    let partitions = (shared / at_once).max(1);
     let builds = pipeline.gold.iter().zip(golds).map(|(gold, table)| {
         let (ctx, gold, inputs) = (with_partitions(&ctx, partitions), gold.clone(), inputs.clone());
         async move { build_one(&ctx, &gold, table, &inputs).await }.boxed()
