@@ -7,6 +7,7 @@ use datafusion::catalog::MemorySchemaProvider;
 use datafusion::common::tree_node::Transformed;
 use datafusion::error::Result as DataFusionResult;
 use datafusion::execution::SessionStateBuilder;
+use datafusion::logical_expr::expr::AggregateFunction;
 use datafusion::logical_expr::{Aggregate, Expr, ExprSchemable, LogicalPlan};
 use datafusion::optimizer::optimizer::ApplyOrder;
 use datafusion::optimizer::single_distinct_to_groupby::SingleDistinctToGroupBy;
@@ -62,7 +63,7 @@ fn one_line(error: &datafusion::error::DataFusionError) -> String {
 /// except where every DISTINCT is a `COUNT` of an integer column, which DataFusion counts per
 /// group with one set of `(group, value)` pairs: there the rewrite only adds work, grouping
 /// every `(g, x)` pair with all of `g`'s columns (Gold's `product_sales` at 1M orders: 3 million
-/// groups, a third more peak memory).
+/// groups, about 40 % more peak memory).
 #[derive(Debug)]
 struct DistinctToGroupByUnlessCounted;
 
@@ -86,20 +87,20 @@ impl OptimizerRule for DistinctToGroupByUnlessCounted {
 /// Whether `aggregate` has a DISTINCT and every DISTINCT is a `COUNT` of one integer column.
 fn counts_distinct_integers_only(aggregate: &Aggregate) -> bool {
     let input = aggregate.input.schema();
-    let mut distincts = aggregate.aggr_expr.iter().filter_map(|expr| match unaliased(expr) {
-        Expr::AggregateFunction(function) if function.params.distinct => Some(function),
-        _ => None,
-    });
-    let integer_count = |function: &datafusion::logical_expr::expr::AggregateFunction| {
+    let distincts: Vec<&AggregateFunction> = aggregate
+        .aggr_expr
+        .iter()
+        .filter_map(|expr| match unaliased(expr) {
+            Expr::AggregateFunction(function) if function.params.distinct => Some(function),
+            _ => None,
+        })
+        .collect();
+    let integer_count = |function: &&AggregateFunction| {
         function.func.name() == "count"
             && matches!(function.params.args.as_slice(),
                 [arg] if arg.get_type(input).is_ok_and(|t| t.is_integer()))
     };
-    let mut any = false;
-    distincts.all(|function| {
-        any = true;
-        integer_count(function)
-    }) && any
+    !distincts.is_empty() && distincts.iter().all(integer_count)
 }
 
 fn unaliased(expr: &Expr) -> &Expr {
