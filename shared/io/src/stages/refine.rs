@@ -80,14 +80,14 @@ pub async fn refine(lake: &Lake, pipeline: &Pipeline) -> Result<Vec<TableRefine>
     for round in rounds(&sizes) {
         let work = round
             .iter()
-            .filter_map(|&i| Some((pipeline.tables.get(i)?.clone(), bronzes.get_mut(i)?.take()?)))
-            .map(|(spec, bronze)| {
+            .filter_map(|&i| Some((i, pipeline.tables.get(i)?.clone(), bronzes.get_mut(i)?.take()?)))
+            .map(|(i, spec, bronze)| {
                 let lake = lake.clone();
-                async move { refine_table(&lake, &spec, bronze).await }.boxed()
+                async move { Ok((i, refine_table(&lake, &spec, bronze).await?)) }.boxed()
             })
             .collect();
-        for (i, report) in round.iter().zip(in_parallel(work, cores()).await?) {
-            if let Some(slot) = reports.get_mut(*i) {
+        for (i, report) in in_parallel(work, cores()).await? {
+            if let Some(slot) = reports.get_mut(i) {
                 *slot = Some(report);
             }
         }
