@@ -89,7 +89,7 @@ fn largest_in_statistics(table: &DeltaTable, column: &str) -> Option<Option<Date
     let state = table.snapshot().ok()?;
     let mut largest = None;
     for file in state.log_data().iter() {
-        let stats: serde_json::Value = serde_json::from_str(&file.stats()?).ok()?;
+        let stats = delta::file_statistics(&file)?;
         if stats["numRecords"].as_u64() == Some(0) {
             continue;
         }

@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 
 use datafusion::prelude::SessionContext;
-use deltalake::kernel::Transaction;
 use deltalake::kernel::transaction::{CommitProperties, TransactionError};
+use deltalake::kernel::{LogicalFileView, Transaction};
 use deltalake::{DeltaTable, DeltaTableBuilder, DeltaTableError, Path};
 use futures::TryStreamExt;
 use object_store::ObjectStoreExt;
@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 use crate::lake::{Lake, Layer};
 
 pub mod deletion_vectors;
+mod distinct_count;
 mod scan;
 mod session;
 mod upsert;
@@ -161,6 +162,12 @@ pub async fn register(ctx: &SessionContext, layer: Option<Layer>, name: &str, ta
     };
     ctx.register_table(reference, provider)?;
     Ok(())
+}
+
+/// A data file's statistics from the log (`numRecords`, `minValues`, `maxValues`, `nullCount`),
+/// when it has them.
+pub(crate) fn file_statistics(file: &LogicalFileView) -> Option<serde_json::Value> {
+    serde_json::from_str(&file.stats()?).ok()
 }
 
 /// The number of rows in the table's current version, from the log's file statistics when every

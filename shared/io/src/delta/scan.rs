@@ -10,9 +10,11 @@ use std::sync::Arc;
 use arrow::datatypes::SchemaRef;
 use async_trait::async_trait;
 use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::Statistics;
+use datafusion::common::stats::Precision;
 use datafusion::datasource::TableType;
 use datafusion::datasource::listing::PartitionedFile;
-use datafusion::datasource::physical_plan::parquet::ParquetRowSelection;
+use datafusion::datasource::physical_plan::parquet::{ParquetRowSelection, transform_schema_to_view};
 use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder, ParquetSource};
 use datafusion::datasource::source::DataSourceExec;
 use datafusion::execution::object_store::ObjectStoreUrl;
@@ -51,8 +53,11 @@ pub(super) fn with_deletion_vectors(
     let store_url = table.log_store().object_store_url();
     ctx.runtime_env()
         .register_object_store(store_url.as_ref(), table.log_store().object_store(None));
+    // Strings and binaries are read as views, as delta-rs reads a table without deletion vectors:
+    // a query sees the same types either way, and views decode and compare short values faster.
+    let schema = transform_schema_to_view(&state.snapshot().arrow_schema());
     Ok(Some(Arc::new(MarkedTable {
-        schema: state.snapshot().arrow_schema(),
+        schema: Arc::new(schema),
         store_url,
         table: table.clone(),
     })))
@@ -67,12 +72,14 @@ struct MarkedTable {
 }
 
 impl MarkedTable {
-    /// Every data file, with the rows its deletion vector leaves live as a row selection.
-    async fn files(&self) -> Result<Vec<PartitionedFile>> {
+    /// Every data file, with the rows its deletion vector leaves live as a row selection, and
+    /// the table's statistics.
+    async fn files(&self) -> Result<(Vec<PartitionedFile>, Statistics)> {
         let state = self.table.snapshot().map_err(Error::delta(self.table.table_url()))?;
         let files: Vec<LogicalFileView> = state.log_data().iter().collect();
+        let statistics = self.statistics(&files);
         let mut live = deletion_vectors::live_rows(&self.table, &files).await?;
-        Ok(files
+        let files = files
             .iter()
             .map(|file| {
                 let size = u64::try_from(file.size()).unwrap_or_default();
@@ -82,7 +89,24 @@ impl MarkedTable {
                     None => read,
                 }
             })
-            .collect())
+            .collect();
+        Ok((files, statistics))
+    }
+
+    /// The live rows (each file's records less its deletion vector's) and the files' bytes, from
+    /// the log: the sizes the planner compares to put the smaller side of a join in memory.
+    fn statistics(&self, files: &[LogicalFileView]) -> Statistics {
+        let live = |file: &LogicalFileView| {
+            let deleted = file.deletion_vector_descriptor().map_or(0, |dv| dv.cardinality);
+            let records = super::file_statistics(file)?["numRecords"].as_i64()?;
+            usize::try_from(records - deleted).ok()
+        };
+        let rows: Option<usize> = files.iter().map(live).sum();
+        let bytes: i64 = files.iter().map(LogicalFileView::size).sum();
+        let mut statistics = Statistics::new_unknown(&self.schema);
+        statistics.num_rows = rows.map_or(Precision::Absent, Precision::Exact);
+        statistics.total_byte_size = usize::try_from(bytes).map_or(Precision::Absent, Precision::Inexact);
+        statistics
     }
 }
 
@@ -103,7 +127,7 @@ impl TableProvider for MarkedTable {
         _filters: &[Expr],
         limit: Option<usize>,
     ) -> datafusion::error::Result<Arc<dyn ExecutionPlan>> {
-        let files = self
+        let (files, statistics) = self
             .files()
             .await
             .map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))?;
@@ -118,6 +142,7 @@ impl TableProvider for MarkedTable {
             .with_file_groups(groups.into_iter().map(FileGroup::new).collect())
             .with_projection_indices(projection.cloned())?
             .with_limit(limit)
+            .with_statistics(statistics)
             .build();
         Ok(DataSourceExec::from_data_source(config))
     }

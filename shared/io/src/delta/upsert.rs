@@ -165,7 +165,7 @@ pub async fn upsert(
 
 /// The smallest and largest key in `file`, from its statistics, when they are integers.
 fn key_range(file: &LogicalFileView, key: &str) -> Option<(i64, i64)> {
-    let stats: serde_json::Value = serde_json::from_str(&file.stats()?).ok()?;
+    let stats = super::file_statistics(file)?;
     Some((stats["minValues"][key].as_i64()?, stats["maxValues"][key].as_i64()?))
 }
 
@@ -341,6 +341,8 @@ mod tests {
 
     use arrow::array::{ArrayRef, AsArray, Int64Array, StringArray};
     use arrow::datatypes::Int64Type;
+    use datafusion::common::stats::Precision;
+    use datafusion::physical_plan::statistics::{StatisticsArgs, StatisticsContext};
     use deltalake::protocol::SaveMode;
 
     use super::*;
@@ -535,10 +537,17 @@ mod tests {
             .collect();
         assert_eq!(marked, [1, 1], "one deleted row in each of two files");
         let ctx = session().unwrap();
-        let provider = super::super::scan::with_deletion_vectors(&ctx, &table).unwrap();
-        assert!(
-            provider.is_some(),
-            "read through row selections (and found equal above)"
+        let provider = super::super::scan::with_deletion_vectors(&ctx, &table)
+            .unwrap()
+            .expect("read through row selections (and found equal above)");
+        let plan = provider.scan(&ctx.state(), None, &[], None).await.unwrap();
+        assert_eq!(
+            StatisticsContext::new()
+                .compute(plan.as_ref(), &StatisticsArgs::new())
+                .unwrap()
+                .num_rows,
+            Precision::Exact(contents(&table).await.len()),
+            "the planner is told the live rows, for choosing a join's sides"
         );
     }
 
