@@ -90,35 +90,37 @@ impl OptimizerRule for DistinctToGroupByUnlessCounted {
 
 /// `aggregate` with its `COUNT(DISTINCT …)`s counted by [`CountSkippingRepeats`].
 fn count_skipping_repeats(aggregate: Aggregate) -> DataFusionResult<Transformed<LogicalPlan>> {
-    let counted_here = |function: &AggregateFunction| {
-        let implementation: &dyn Any = &**function.func.inner();
-        implementation.is::<CountSkippingRepeats>()
-    };
     let mut changed = false;
-    let aggr_expr = aggregate
-        .aggr_expr
-        .iter()
-        .map(|expr| {
-            expr.clone().transform_down(|expr| match expr {
-                Expr::AggregateFunction(mut function) if function.params.distinct && !counted_here(&function) => {
-                    changed = true;
-                    function.func = CountSkippingRepeats::udaf();
-                    Ok(Transformed::new(
-                        Expr::AggregateFunction(function),
-                        true,
-                        TreeNodeRecursion::Jump,
-                    ))
-                }
-                other => Ok(Transformed::no(other)),
-            })
-        })
-        .map(|rewritten| rewritten.map(|t| t.data))
-        .collect::<DataFusionResult<Vec<Expr>>>()?;
+    let mut aggr_expr = Vec::with_capacity(aggregate.aggr_expr.len());
+    for expr in &aggregate.aggr_expr {
+        let rewritten = expr.clone().transform_down(count_here)?;
+        changed |= rewritten.transformed;
+        aggr_expr.push(rewritten.data);
+    }
     if !changed {
         return Ok(Transformed::no(LogicalPlan::Aggregate(aggregate)));
     }
     let rewritten = Aggregate::try_new(aggregate.input, aggregate.group_expr, aggr_expr)?;
     Ok(Transformed::yes(LogicalPlan::Aggregate(rewritten)))
+}
+
+/// A distinct count not yet counted by [`CountSkippingRepeats`], given to it.
+fn count_here(expr: Expr) -> DataFusionResult<Transformed<Expr>> {
+    match expr {
+        Expr::AggregateFunction(mut function) if function.params.distinct => {
+            let implementation: &dyn Any = &**function.func.inner();
+            if implementation.is::<CountSkippingRepeats>() {
+                return Ok(Transformed::no(Expr::AggregateFunction(function)));
+            }
+            function.func = CountSkippingRepeats::udaf();
+            Ok(Transformed::new(
+                Expr::AggregateFunction(function),
+                true,
+                TreeNodeRecursion::Jump,
+            ))
+        }
+        other => Ok(Transformed::no(other)),
+    }
 }
 
 /// Whether `aggregate` has a DISTINCT and every DISTINCT is a `COUNT` of one integer column.
