@@ -116,6 +116,12 @@ impl DistinctIntegers {
         }
     }
 
+    /// The partial state of DataFusion's `count`: a list of distinct values per group.
+    fn partial_state(&self, offsets: OffsetBuffer<i32>, values: ArrayRef) -> Result<Vec<ArrayRef>> {
+        let item = Arc::new(arrow::datatypes::Field::new_list_field(self.input.clone(), true));
+        Ok(vec![Arc::new(ListArray::try_new(item, offsets, values, None)?)])
+    }
+
     /// Drops the pairs of the groups `emit_to` takes; the rest move down to their new indices.
     fn forget(&mut self, emit_to: EmitTo) {
         match emit_to {
@@ -143,10 +149,9 @@ impl GroupsAccumulator for DistinctIntegers {
         self.counts.resize(total_num_groups, 0);
         let values = cast(&values[0], &DataType::Int64)?;
         let values = values.as_primitive::<Int64Type>();
-        let counted = |row: usize| values.is_valid(row) && filter.is_none_or(|f| f.is_valid(row) && f.value(row));
         let mut previous = None;
         for (row, &group) in group_indices.iter().enumerate() {
-            if !counted(row) {
+            if !counted(values, filter, row) {
                 continue;
             }
             let pair = (group, values.value(row));
@@ -180,8 +185,7 @@ impl GroupsAccumulator for DistinctIntegers {
         }
         self.forget(emit_to);
         let values = cast(&(Arc::new(Int64Array::from(values)) as ArrayRef), &self.input)?;
-        let item = Arc::new(arrow::datatypes::Field::new_list_field(self.input.clone(), true));
-        Ok(vec![Arc::new(ListArray::try_new(item, offsets, values, None)?)])
+        self.partial_state(offsets, values)
     }
 
     fn merge_batch(&mut self, values: &[ArrayRef], group_indices: &[usize], total_num_groups: usize) -> Result<()> {
@@ -203,18 +207,22 @@ impl GroupsAccumulator for DistinctIntegers {
 
     /// Each counted row as a one-value list, the rest as empty lists.
     fn convert_to_state(&self, values: &[ArrayRef], filter: Option<&BooleanArray>) -> Result<Vec<ArrayRef>> {
-        let counted = |row: usize| values[0].is_valid(row) && filter.is_none_or(|f| f.is_valid(row) && f.value(row));
-        let keep = BooleanArray::from((0..values[0].len()).map(counted).collect::<Vec<_>>());
-        let lengths = keep.values().iter().map(usize::from);
-        let offsets = OffsetBuffer::<i32>::from_lengths(lengths);
-        let kept = arrow::compute::filter(&values[0], &keep)?;
-        let item = Arc::new(arrow::datatypes::Field::new_list_field(self.input.clone(), true));
-        Ok(vec![Arc::new(ListArray::try_new(item, offsets, kept, None)?)])
+        let keep: Vec<bool> = (0..values[0].len())
+            .map(|row| counted(&values[0], filter, row))
+            .collect();
+        let offsets = OffsetBuffer::<i32>::from_lengths(keep.iter().map(|&kept| usize::from(kept)));
+        let kept = arrow::compute::filter(&values[0], &BooleanArray::from(keep))?;
+        self.partial_state(offsets, kept)
     }
 
     fn size(&self) -> usize {
         self.seen.capacity() * (size_of::<(usize, i64)>() + 1) + self.counts.capacity() * size_of::<i64>()
     }
+}
+
+/// Whether `row` counts: a value, not NULL, and not filtered out.
+fn counted(values: &impl Array, filter: Option<&BooleanArray>, row: usize) -> bool {
+    values.is_valid(row) && filter.is_none_or(|f| f.is_valid(row) && f.value(row))
 }
 
 /// An add-and-multiply hash of a few integers, rotated at the end so that its best-mixed bits
