@@ -53,13 +53,14 @@ def read_lines(path: Path) -> list[dict]:
 
 
 def collect(work: Path) -> dict:
-    """Every implementation's stages as {stage: {wall_s, rows, peak_rss_mib}}, plus totals."""
+    """Every implementation's stages as {stage: {wall_s, cpu_s, rows, peak_rss_mib}}, each the
+    median of its runs (the peak, the largest), plus each run's pipeline total and their median."""
     rows = {p.name: int(p.read_text()) for p in (work / "rows").iterdir()}
     stage_rows = {f"gold_{r}": rows[f"silver_{r}"] for r in ROUNDS}
     for r in ROUNDS:
         stage_rows.update({f"{s}_{r}": rows[f"landing_{r}"] for s in ("extract", "bronze", "silver")})
-    runs: dict[str, dict] = {}
-    processes: dict[str, dict] = {}
+    # {implementation: {repeat: {"stages": {...}, "process": record}}}; repeat 0 ran once (seeding, extraction).
+    repeats: dict[str, dict[int, dict]] = {}
     for m in read_lines(work / "measurements.jsonl"):
         record = {
             "wall_s": m["wall_s"],
@@ -67,28 +68,64 @@ def collect(work: Path) -> dict:
             "rows": stage_rows.get(m["stage"]),
             "peak_rss_mib": m["peak_rss_kib"] / 1024,
         }
+        run = repeats.setdefault(m["implementation"], {}).setdefault(m.get("repeat", 1), {"stages": {}})
         if m["stage"] == "process":
-            processes[m["implementation"]] = record
+            run["process"] = record
         else:
-            runs.setdefault(m["implementation"], {"stages": {}})["stages"][m["stage"]] = record
-    for peer, process in processes.items():
-        line = read_lines(work / f"{peer}.json")[-1]
-        runs[peer] = {
-            "stages": line["stages"],
-            "process": process,
-            "notes": line.get("notes", []),
-            "versions": line.get("versions", {}),
-        }
-    for name, run in runs.items():
-        stages = run["stages"]
-        counted = [s for s in stages if s in PIPELINE or s in ("import", "startup")]
-        if name == "arrow-rs-floor":
-            counted = list(stages)
-        run["pipeline_wall_s"] = sum(stages[s]["wall_s"] for s in counted)
-        run["peak_rss_mib"] = max((stages[s]["peak_rss_mib"] for s in counted), default=None)
-        if "process" in run:
-            run["peak_rss_mib"] = max(run["peak_rss_mib"], run["process"]["peak_rss_mib"])
-    return {"rows": rows, "implementations": runs}
+            run["stages"][m["stage"]] = record
+    for peer, runs in repeats.items():
+        # A peer times its own stages: one line per run, in the order of the runs.
+        lines = read_lines(work / f"{peer}.json")
+        for repeat, line in zip(sorted(runs), lines):
+            runs[repeat].update(stages=line["stages"], notes=line.get("notes", []), versions=line.get("versions", {}))
+    return {"rows": rows, "implementations": {name: combine(name, runs) for name, runs in repeats.items()}}
+
+
+def pipeline_of(name: str, stages: dict) -> tuple[float, float | None]:
+    """A run's pipeline wall time and the largest peak of the stages it counts."""
+    counted = list(stages) if name == "arrow-rs-floor" else [s for s in stages if s in PIPELINE or s in ("import", "startup")]
+    return sum(stages[s]["wall_s"] for s in counted), max((stages[s]["peak_rss_mib"] for s in counted), default=None)
+
+
+def median_record(records: list[dict]) -> dict:
+    """The median wall and CPU time of a stage's runs, and the largest peak of any of them."""
+    cpu = [r["cpu_s"] for r in records if r.get("cpu_s") is not None]
+    return {
+        **records[0],
+        "wall_s": statistics.median(r["wall_s"] for r in records),
+        "cpu_s": statistics.median(cpu) if cpu else None,
+        "peak_rss_mib": max(r["peak_rss_mib"] for r in records),
+        "runs": len(records),
+    }
+
+
+def combine(name: str, runs: dict[int, dict]) -> dict:
+    """One implementation's runs as one: median stages, each run's pipeline total and its median."""
+    once = runs.get(0, {"stages": {}})
+    timed = [runs[r] for r in sorted(runs) if r > 0]
+    stage_names = {s for run in timed for s in run["stages"]}
+    combined = {
+        "stages": {
+            **once["stages"],
+            **{s: median_record([run["stages"][s] for run in timed if s in run["stages"]]) for s in stage_names},
+        },
+        "runs": len(timed),
+        "pipeline_runs_s": [],
+        "peak_rss_mib": None,
+    }
+    peaks = []
+    for run in timed:
+        total, peak = pipeline_of(name, run["stages"])
+        combined["pipeline_runs_s"].append(round(total, 3))
+        peaks += [p for p in (peak, run.get("process", {}).get("peak_rss_mib")) if p is not None]
+    combined["pipeline_wall_s"] = statistics.median(combined["pipeline_runs_s"]) if timed else 0.0
+    combined["peak_rss_mib"] = max(peaks, default=None)
+    processes = [run["process"] for run in timed if "process" in run]
+    if processes:
+        combined["process"] = median_record(processes)
+    if timed and "notes" in timed[0]:
+        combined.update(notes=timed[0]["notes"], versions=timed[0]["versions"])
+    return combined
 
 
 def ratios(runs: dict, cold: list[dict], zips: list[dict]) -> dict:
@@ -109,6 +146,13 @@ def ratios(runs: dict, cold: list[dict], zips: list[dict]) -> dict:
     python_peak = runs.get("python_deltalake", {}).get("peak_rss_mib")
     return {
         "pipeline_vs_python": ratio(wall("python_deltalake"), ours),
+        # Run by run (the runs alternate: ours, then the peer's), to show the spread of the median.
+        "pipeline_vs_python_runs": [
+            ratio(theirs, mine)
+            for theirs, mine in zip(
+                runs.get("python_deltalake", {}).get("pipeline_runs_s", []), runs["lakehouse"]["pipeline_runs_s"]
+            )
+        ],
         "pipeline_vs_pyspark": ratio(wall("pyspark_local"), ours),
         "silver_incremental_vs_python": ratio(
             wall("python_deltalake", ["silver_incremental"]), wall("lakehouse", ["silver_incremental"])
@@ -186,7 +230,8 @@ def markdown(summary: dict) -> str:
         f"Size **{summary['size']}** ({summary['orders']:,} orders; landing rows: "
         f"{summary['rows']['landing_initial']:,} initial, {summary['rows']['landing_incremental']:,} incremental), "
         f"{summary['date']}, commit {summary['commit']}, "
-        f"{summary['machine']['cpus']} cores.",
+        f"{summary['machine']['cpus']} cores. Times are medians of {runs['lakehouse']['runs']} "
+        "alternated runs (PySpark: one run); peaks are the largest of any run.",
         "",
         "| stage | " + " | ".join(NAMES[n] for n in order) + " |",
         "|---|" + "---|" * len(order),
@@ -206,6 +251,14 @@ def markdown(summary: dict) -> str:
         )
         + " |"
     )
+    each = "; ".join(
+        f"{NAMES[n]} " + ", ".join(f"{t:.2f}" for t in runs[n]["pipeline_runs_s"])
+        for n in order
+        if n != "arrow-rs-floor" and len(runs[n]["pipeline_runs_s"]) > 1
+    )
+    if each:
+        lines += ["", f"Pipeline of each run (s): {each}; ours against the Python peer, run by run: "
+                  + ", ".join(f"{r}×" for r in summary["ratios"]["pipeline_vs_python_runs"] if r) + "."]
     lines += ["", "| target | measured | bound | met |", "|---|---|---|---|"]
     for label, key, op, bound in TARGETS:
         value = summary["ratios"][key]

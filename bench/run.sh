@@ -4,6 +4,8 @@
 #
 #   BENCH_SIZE=small|medium|large   about 10k / 100k / 1M orders (default medium)
 #   BENCH_PEERS="python_deltalake pyspark_local"   the peers to run (default both; "" for none)
+#   BENCH_REPEATS=3                  runs of each pipeline, alternated; the summary takes medians
+#                                    (PySpark, the slowest by far, runs once)
 #   LAKEHOUSE_BIN, LAKEHOUSE_BENCH_BIN   the binaries (default: the release builds)
 #   BENCH_WORK                       the scratch folder (default <cache>/bench/<size>, emptied)
 #
@@ -24,6 +26,8 @@ target="${CARGO_TARGET_DIR:-$cache/target}"
 lakehouse="${LAKEHOUSE_BIN:-$target/release/lakehouse}"
 bench_bin="${LAKEHOUSE_BENCH_BIN:-$target/release/lakehouse-bench}"
 peers="${BENCH_PEERS-python_deltalake pyspark_local}"
+repeats="${BENCH_REPEATS:-3}"
+[[ "$repeats" =~ ^[1-9][0-9]*$ ]] || { echo "bench: BENCH_REPEATS must be a whole number from 1, not '$repeats'" >&2; exit 2; }
 work="${BENCH_WORK:-$cache/bench/$size}"
 # The functions whose cold start is measured, each with a sample event that does little work.
 # (seed-rds is left out: its first event seeds the database.)
@@ -47,11 +51,13 @@ lake="$work/lakehouse/lake"
 measurements="$work/measurements.jsonl"
 
 # measure IMPLEMENTATION STAGE COMMAND...: runs COMMAND under /usr/bin/time -v (stdout and stderr
-# to logs/) and records its wall time, CPU time (user + system) and peak RSS.
+# to logs/) and records its wall time, CPU time (user + system) and peak RSS, with the repeat it
+# belongs to ($repeat; 0 for the seeding and extraction, which run once).
+repeat=0
 measure() {
   local implementation="$1" stage="$2"; shift 2
-  local name="$implementation.$stage" begun ended rss
-  log "$implementation: $stage"
+  local name="$implementation.$stage.$repeat" begun ended rss
+  log "$implementation: $stage$([ "$repeat" = 0 ] || echo " (run $repeat of $repeats)")"
   begun="$(date +%s%N)"
   if ! /usr/bin/time -v -o "$work/logs/$name.time" "$@" >"$work/logs/$name.out" 2>"$work/logs/$name.err"; then
     log "$implementation $stage failed; the end of $work/logs/$name.err:"
@@ -61,8 +67,8 @@ measure() {
   ended="$(date +%s%N)"
   rss="$(awk -F': ' '/Maximum resident set size/ {print $2}' "$work/logs/$name.time")"
   cpu="$(awk -F': ' '/User time|System time/ {s += $2} END {print s}' "$work/logs/$name.time")"
-  printf '{"implementation": "%s", "stage": "%s", "wall_s": %s, "cpu_s": %s, "peak_rss_kib": %s}\n' \
-    "$implementation" "$stage" "$(( (ended - begun) / 1000000 ))e-3" "$cpu" "$rss" >>"$measurements"
+  printf '{"implementation": "%s", "stage": "%s", "repeat": %s, "wall_s": %s, "cpu_s": %s, "peak_rss_kib": %s}\n' \
+    "$implementation" "$stage" "$repeat" "$(( (ended - begun) / 1000000 ))e-3" "$cpu" "$rss" >>"$measurements"
 }
 
 # The source: a fresh database on the private MariaDB, dropped on exit.
@@ -79,8 +85,9 @@ lh=("$lakehouse" --source "$source_url" --lake "$lake" --pipeline pipelines/shop
 log "seeding $orders orders, $((orders / 3)) customers, 2000 products"
 measure lakehouse seed "${lh[@]}" seed --orders "$orders" --customers "$((orders / 3))" --products 2000
 
-# Our pipeline, one process per stage, for the initial round and for an activity round (seed on
-# a seeded source: ~5% new, ~10% changed rows). Each round's landing files are kept for the peers.
+# Extraction, once: the initial round, then an activity round (seed on a seeded source: ~5% new,
+# ~10% changed rows) extracted again. Each round's landing files are kept aside for every
+# pipeline, ours included.
 for round in initial incremental; do
   if [ "$round" = incremental ]; then
     measure lakehouse activity "${lh[@]}" seed --orders "$orders" --customers "$((orders / 3))" --products 2000
@@ -93,20 +100,55 @@ for round in initial incremental; do
     cp "$lake/landing/$file" "$work/landing/$round/$file"
   done
   "$python" bench/report.py rows parquet "$work/landing/$round" >"$work/rows/landing_$round"
-  measure lakehouse "bronze_$round" "${lh[@]}" ingest
-  measure lakehouse "silver_$round" "${lh[@]}" refine
-  "$python" bench/report.py rows delta "$lake/silver" >"$work/rows/silver_$round"
-  measure lakehouse "gold_$round" "${lh[@]}" gold
+done
+
+# pipeline_ours: our pipeline, one process per stage, over the kept landing files, round by
+# round, in the extraction's lake emptied of all but its extraction state.
+pipeline_ours() {
+  rm -rf "${lake:?}"/{landing,bronze,silver,gold,quarantine}
+  for round in initial incremental; do
+    mkdir -p "$lake/landing" && cp -r "$work/landing/$round/." "$lake/landing/"
+    measure lakehouse "bronze_$round" "${lh[@]}" ingest
+    measure lakehouse "silver_$round" "${lh[@]}" refine
+    [ -f "$work/rows/silver_$round" ] || "$python" bench/report.py rows delta "$lake/silver" >"$work/rows/silver_$round"
+    measure lakehouse "gold_$round" "${lh[@]}" gold
+  done
+}
+
+# pipeline_peer PEER: a peer's whole pipeline, one process, in a lake of its own.
+pipeline_peer() {
+  local peer="$1"
+  rm -rf "${work:?}/$peer"
+  measure "$peer" process "$python" bench/peers/"$peer".py --pipeline pipelines/shop \
+    --lake "$work/$peer/lake" --checksum "$work/checksums/$peer.json" \
+    "$work/landing/initial" "$work/landing/incremental"
+  # The peer's own stage timings: a line per run, in the order of the runs.
+  tail -n 1 "$work/logs/$peer.process.$repeat.out" >>"$work/$peer.json"
+}
+
+# The pipelines, alternated so that a change in the machine's load falls on all of them: each
+# repeat runs ours, the arrow-rs floor and the Python peer; PySpark runs in the first repeat only.
+# Extraction is over by now, so MariaDB's background work after the seeding falls on no stage.
+for repeat in $(seq 1 "$repeats"); do
+  pipeline_ours
+  if [ -x "$bench_bin" ]; then
+    # The physical floor: `lakehouse-bench floor <in> <out>` reads every Parquet file under <in>
+    # with arrow-rs alone and writes it to the same relative path under <out>: no Delta, no
+    # transforms.
+    for round in initial incremental; do
+      rm -rf "$work/floor/$round"
+      measure arrow-rs-floor "bronze_$round" "$bench_bin" floor "$work/landing/$round" "$work/floor/$round"
+    done
+  fi
+  for peer in $peers; do
+    [ "$peer" = pyspark_local ] && [ "$repeat" -gt 1 ] && continue
+    pipeline_peer "$peer"
+  done
 done
 "$python" bench/checksum.py delta "$lake/gold" "$work/checksums/lakehouse.json"
 
 # --- Rust-side hooks (the lakehouse-bench binary) ---------------------------------------------
-# The physical floor: `lakehouse-bench floor <in> <out>` reads every Parquet file under <in> with
-# arrow-rs alone and writes it to the same relative path under <out>: no Delta, no transforms.
 if [ -x "$bench_bin" ]; then
-  for round in initial incremental; do
-    measure arrow-rs-floor "bronze_$round" "$bench_bin" floor "$work/landing/$round" "$work/floor/$round"
-  done
   # Cold start: `lakehouse-bench cold-start <function-binary> <event.json>` starts the function
   # once and prints one JSON line (init_ms, first_event_ms); five fresh processes per function.
   # The functions read this run's lake and source from the environment.
@@ -132,14 +174,6 @@ for fn in "${functions[@]}" seed-rds; do
   [ -f "$zip" ] && printf '{"function": "%s", "bytes": %s}\n' "$fn" "$(stat -c %s "$zip")" >>"$work/zips.jsonl"
 done
 [ -f "$work/zips.jsonl" ] || log "zip sizes skipped: no zips under $target/lambda-arm64 (make build)"
-
-# --- The peers, each in a lake of its own, on the very same landing files ---------------------
-for peer in $peers; do
-  measure "$peer" process "$python" bench/peers/"$peer".py --pipeline pipelines/shop \
-    --lake "$work/$peer/lake" --checksum "$work/checksums/$peer.json" \
-    "$work/landing/initial" "$work/landing/incremental"
-  tail -n 1 "$work/logs/$peer.process.out" >"$work/$peer.json"
-done
 
 mkdir -p bench/results
 results="bench/results/$size-$(date -u +%Y-%m-%dT%H%M%SZ).json"

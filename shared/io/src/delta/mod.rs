@@ -149,12 +149,14 @@ pub async fn commit_time(table: &DeltaTable, version: u64) -> Result<Option<chro
 
 /// Registers `table` in `ctx` as `<layer>.<name>` (or under `name` alone when `layer` is None).
 pub async fn register(ctx: &SessionContext, layer: Option<Layer>, name: &str, table: &DeltaTable) -> Result<()> {
-    table
-        .update_datafusion_session(&ctx.state())
-        .map_err(Error::delta(table.table_url()))?;
-    let provider = match scan::with_deletion_vectors(ctx, table)? {
+    let provider = match scan::provider(ctx, table)? {
         Some(provider) => provider,
-        None => table.table_provider().await?,
+        None => {
+            table
+                .update_datafusion_session(&ctx.state())
+                .map_err(Error::delta(table.table_url()))?;
+            table.table_provider().await?
+        }
     };
     let reference = match layer {
         Some(layer) => datafusion::common::TableReference::partial(layer.name(), name),

@@ -1,51 +1,49 @@
-//! Reading a table whose files carry deletion vectors, across all partitions.
+//! Reading a Delta table's data files with DataFusion's Parquet scan, told what the log knows.
 //!
-//! delta-rs 1.1 reads such a table in a single partition, tagging each row with its file and
-//! position to drop the deleted ones afterwards. Here each file's deletion vector becomes a
-//! Parquet row selection instead: deleted rows are never decoded, and the files are spread over
-//! the session's partitions like those of any Parquet table.
+//! delta-rs 1.1 reads a table with deletion vectors in a single partition, tagging each row with
+//! its file and position to drop the deleted ones afterwards, and does not pass on the bounds of
+//! integer columns the log records (seen on Silver's keys). Here each file's deletion vector
+//! becomes a Parquet row selection instead (deleted rows are never decoded), the files are spread
+//! over the session's partitions, and the planner is told the live rows, the bytes and each
+//! integer column's bounds: from the rows and a key's range of values it estimates how many rows
+//! a join yields, and so which side to hold in memory. A query's filters prune files (by the same
+//! bounds) and row groups.
 
 use std::sync::Arc;
 
-use arrow::datatypes::SchemaRef;
+use arrow::datatypes::{Field, SchemaRef};
 use async_trait::async_trait;
 use datafusion::catalog::{Session, TableProvider};
-use datafusion::common::Statistics;
 use datafusion::common::stats::Precision;
+use datafusion::common::{ColumnStatistics, DFSchema, ScalarValue, Statistics};
 use datafusion::datasource::TableType;
 use datafusion::datasource::listing::PartitionedFile;
 use datafusion::datasource::physical_plan::parquet::{ParquetRowSelection, transform_schema_to_view};
 use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder, ParquetSource};
 use datafusion::datasource::source::DataSourceExec;
 use datafusion::execution::object_store::ObjectStoreUrl;
-use datafusion::logical_expr::Expr;
+use datafusion::logical_expr::utils::conjunction;
+use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::SessionContext;
 use deltalake::DeltaTable;
 use deltalake::kernel::LogicalFileView;
 use parquet::arrow::arrow_reader::RowSelection;
+use serde_json::Value;
 
 use super::deletion_vectors;
 use crate::error::{Error, Result};
 
-/// A provider for `table` that applies its deletion vectors as row selections, or `None` when
-/// no file has one (or the table is partitioned or maps its columns, which this does not read).
-/// The deletion vectors are read when the table is scanned, not before.
-pub(super) fn with_deletion_vectors(
-    ctx: &SessionContext,
-    table: &DeltaTable,
-) -> Result<Option<Arc<dyn TableProvider>>> {
+/// A provider reading `table`'s files directly, or `None` when the table is partitioned or maps
+/// its columns, which this does not read. The deletion vectors are read when the table is
+/// scanned, not before.
+pub(super) fn provider(ctx: &SessionContext, table: &DeltaTable) -> Result<Option<Arc<dyn TableProvider>>> {
     let state = table.snapshot().map_err(Error::delta(table.table_url()))?;
-    let plain = !state.metadata().partition_columns().is_empty()
+    if !state.metadata().partition_columns().is_empty()
         || state
             .metadata()
             .configuration()
-            .contains_key("delta.columnMapping.mode");
-    if plain
-        || state
-            .log_data()
-            .iter()
-            .all(|f| f.deletion_vector_descriptor().is_none())
+            .contains_key("delta.columnMapping.mode")
     {
         return Ok(None);
     }
@@ -53,10 +51,10 @@ pub(super) fn with_deletion_vectors(
     let store_url = table.log_store().object_store_url();
     ctx.runtime_env()
         .register_object_store(store_url.as_ref(), table.log_store().object_store(None));
-    // Strings and binaries are read as views, as delta-rs reads a table without deletion vectors:
-    // a query sees the same types either way, and views decode and compare short values faster.
+    // Strings and binaries are read as views, as delta-rs reads them: a query sees the same types
+    // whichever reader a table gets, and views decode and compare short values faster.
     let schema = transform_schema_to_view(&state.snapshot().arrow_schema());
-    Ok(Some(Arc::new(MarkedTable {
+    Ok(Some(Arc::new(DeltaFiles {
         schema: Arc::new(schema),
         store_url,
         table: table.clone(),
@@ -65,53 +63,88 @@ pub(super) fn with_deletion_vectors(
 
 /// The live rows of a table's data files.
 #[derive(Debug)]
-struct MarkedTable {
+struct DeltaFiles {
     schema: SchemaRef,
     store_url: ObjectStoreUrl,
     table: DeltaTable,
 }
 
-impl MarkedTable {
+impl DeltaFiles {
     /// Every data file, with the rows its deletion vector leaves live as a row selection, and
     /// the table's statistics.
     async fn files(&self) -> Result<(Vec<PartitionedFile>, Statistics)> {
         let state = self.table.snapshot().map_err(Error::delta(self.table.table_url()))?;
         let files: Vec<LogicalFileView> = state.log_data().iter().collect();
-        let statistics = self.statistics(&files);
+        let logged: Vec<Option<Value>> = files.iter().map(super::file_statistics).collect();
         let mut live = deletion_vectors::live_rows(&self.table, &files).await?;
-        let files = files
+        let read = files
             .iter()
-            .map(|file| {
+            .zip(&logged)
+            .map(|(file, logged)| {
                 let size = u64::try_from(file.size()).unwrap_or_default();
-                let read = PartitionedFile::new(file.object_store_path().to_string(), size);
+                let statistics = self.statistics(std::slice::from_ref(file), std::slice::from_ref(logged));
+                let read = PartitionedFile::new(file.object_store_path().to_string(), size)
+                    .with_statistics(Arc::new(statistics));
                 match live.remove(file.path().as_ref()) {
                     Some(live) => read.with_extension(ParquetRowSelection::new(RowSelection::from_filters(&[live]))),
                     None => read,
                 }
             })
             .collect();
-        Ok((files, statistics))
+        Ok((read, self.statistics(&files, &logged)))
     }
 
-    /// The live rows (each file's records less its deletion vector's) and the files' bytes, from
-    /// the log: the sizes the planner compares to put the smaller side of a join in memory.
-    fn statistics(&self, files: &[LogicalFileView]) -> Statistics {
-        let live = |file: &LogicalFileView| {
+    /// The live rows (each file's records less its deletion vector's), the files' bytes and the
+    /// integer columns' bounds and null counts, from the log: what the planner needs to put the
+    /// smaller side of a join in memory.
+    fn statistics(&self, files: &[LogicalFileView], logged: &[Option<Value>]) -> Statistics {
+        let live = |(file, logged): (&LogicalFileView, &Option<Value>)| {
             let deleted = file.deletion_vector_descriptor().map_or(0, |dv| dv.cardinality);
-            let records = super::file_statistics(file)?["numRecords"].as_i64()?;
-            usize::try_from(records - deleted).ok()
+            usize::try_from(logged.as_ref()?["numRecords"].as_i64()? - deleted).ok()
         };
-        let rows: Option<usize> = files.iter().map(live).sum();
+        let rows: Option<usize> = files.iter().zip(logged).map(live).sum();
         let bytes: i64 = files.iter().map(LogicalFileView::size).sum();
-        let mut statistics = Statistics::new_unknown(&self.schema);
-        statistics.num_rows = rows.map_or(Precision::Absent, Precision::Exact);
-        statistics.total_byte_size = usize::try_from(bytes).map_or(Precision::Absent, Precision::Inexact);
-        statistics
+        Statistics {
+            num_rows: rows.map_or(Precision::Absent, Precision::Exact),
+            total_byte_size: usize::try_from(bytes).map_or(Precision::Absent, Precision::Inexact),
+            column_statistics: self.schema.fields().iter().map(|f| integer_column(f, logged)).collect(),
+        }
+    }
+}
+
+/// An integer column's smallest and largest value and its nulls over all files, by the log, or
+/// unknown when a file lacks them. Inexact: deleted rows count in the log's figures, so they are
+/// bounds. With them the planner estimates a join's size from the key's range of values.
+fn integer_column(field: &Field, logged: &[Option<Value>]) -> ColumnStatistics {
+    if !field.data_type().is_integer() {
+        return ColumnStatistics::new_unknown();
+    }
+    let each = |part: &str| -> Option<Vec<i64>> {
+        logged
+            .iter()
+            .map(|stats| stats.as_ref()?[part][field.name()].as_i64())
+            .collect()
+    };
+    let scalar = |value: Option<i64>| {
+        value
+            .and_then(|v| ScalarValue::Int64(Some(v)).cast_to(field.data_type()).ok())
+            .map_or(Precision::Absent, Precision::Inexact)
+    };
+    let (Some(min), Some(max)) = (each("minValues"), each("maxValues")) else {
+        return ColumnStatistics::new_unknown();
+    };
+    ColumnStatistics {
+        min_value: scalar(min.into_iter().min()),
+        max_value: scalar(max.into_iter().max()),
+        null_count: each("nullCount").map_or(Precision::Absent, |n| {
+            usize::try_from(n.iter().sum::<i64>()).map_or(Precision::Absent, Precision::Inexact)
+        }),
+        ..ColumnStatistics::new_unknown()
     }
 }
 
 #[async_trait]
-impl TableProvider for MarkedTable {
+impl TableProvider for DeltaFiles {
     fn schema(&self) -> SchemaRef {
         self.schema.clone()
     }
@@ -120,11 +153,19 @@ impl TableProvider for MarkedTable {
         TableType::Base
     }
 
+    /// Filters prune files and row groups; the rows that pass are filtered again above the scan.
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> datafusion::error::Result<Vec<TableProviderFilterPushDown>> {
+        Ok(vec![TableProviderFilterPushDown::Inexact; filters.len()])
+    }
+
     async fn scan(
         &self,
         state: &dyn Session,
         projection: Option<&Vec<usize>>,
-        _filters: &[Expr],
+        filters: &[Expr],
         limit: Option<usize>,
     ) -> datafusion::error::Result<Arc<dyn ExecutionPlan>> {
         let (files, statistics) = self
@@ -137,7 +178,12 @@ impl TableProvider for MarkedTable {
         for (i, file) in files.into_iter().enumerate() {
             groups[i % width].push(file);
         }
-        let source = Arc::new(ParquetSource::new(self.schema.clone()));
+        let mut source = ParquetSource::new(self.schema.clone());
+        if let Some(predicate) = conjunction(filters.iter().cloned()) {
+            let schema = DFSchema::try_from(self.schema.as_ref().clone())?;
+            source = source.with_predicate(state.create_physical_expr(predicate, &schema)?);
+        }
+        let source = Arc::new(source);
         let config = FileScanConfigBuilder::new(self.store_url.clone(), source)
             .with_file_groups(groups.into_iter().map(FileGroup::new).collect())
             .with_projection_indices(projection.cloned())?

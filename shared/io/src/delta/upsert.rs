@@ -537,7 +537,7 @@ mod tests {
             .collect();
         assert_eq!(marked, [1, 1], "one deleted row in each of two files");
         let ctx = session().unwrap();
-        let provider = super::super::scan::with_deletion_vectors(&ctx, &table)
+        let provider = super::super::scan::provider(&ctx, &table)
             .unwrap()
             .expect("read through row selections (and found equal above)");
         let plan = provider.scan(&ctx.state(), None, &[], None).await.unwrap();
