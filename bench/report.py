@@ -256,9 +256,9 @@ def markdown(summary: dict) -> str:
         for n in order
         if n != "arrow-rs-floor" and len(runs[n]["pipeline_runs_s"]) > 1
     )
+    by_run = ", ".join(f"{r}×" for r in summary["ratios"]["pipeline_vs_python_runs"] if r)
     if each:
-        lines += ["", f"Pipeline of each run (s): {each}; ours against the Python peer, run by run: "
-                  + ", ".join(f"{r}×" for r in summary["ratios"]["pipeline_vs_python_runs"] if r) + "."]
+        lines += ["", f"Pipeline of each run (s): {each}" + (f"; ours against the Python peer, run by run: {by_run}" if by_run else "") + "."]
     lines += ["", "| target | measured | bound | met |", "|---|---|---|---|"]
     for label, key, op, bound in TARGETS:
         value = summary["ratios"][key]
