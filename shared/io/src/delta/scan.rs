@@ -104,19 +104,25 @@ impl DeltaFiles {
         };
         let rows: Option<usize> = files.iter().zip(logged).map(live).sum();
         let bytes: i64 = files.iter().map(LogicalFileView::size).sum();
+        let bounds_only = files.iter().any(|f| f.deletion_vector_descriptor().is_some());
         Statistics {
             num_rows: rows.map_or(Precision::Absent, Precision::Exact),
             total_byte_size: usize::try_from(bytes).map_or(Precision::Absent, Precision::Inexact),
-            column_statistics: self.schema.fields().iter().map(|f| integer_column(f, logged)).collect(),
+            column_statistics: self
+                .schema
+                .fields()
+                .iter()
+                .map(|f| integer_column(f, logged, bounds_only))
+                .collect(),
         }
     }
 }
 
 /// An integer column's smallest and largest value and its nulls over all files, by the log;
-/// either unknown when a file lacks it (an all-NULL file has no bounds). Inexact: deleted rows
-/// count in the log's figures, so they are bounds. With them the planner estimates a join's size
-/// from the key's range of values.
-fn integer_column(field: &Field, logged: &[Option<Value>]) -> ColumnStatistics {
+/// either unknown when a file lacks it (an all-NULL file has no bounds). Exact, unless a file has
+/// deleted rows (`bounds_only`), which the log's figures still count. With them the planner
+/// estimates a join's size from the key's range of values, and a filter skips whole files.
+fn integer_column(field: &Field, logged: &[Option<Value>], bounds_only: bool) -> ColumnStatistics {
     if !field.data_type().is_integer() {
         return ColumnStatistics::new_unknown();
     }
@@ -130,14 +136,22 @@ fn integer_column(field: &Field, logged: &[Option<Value>]) -> ColumnStatistics {
         each(part)
             .and_then(|values| pick(values.into_iter()))
             .and_then(|v| ScalarValue::Int64(Some(v)).cast_to(field.data_type()).ok())
-            .map_or(Precision::Absent, Precision::Inexact)
+            .map_or(Precision::Absent, |v| known(v, bounds_only))
     };
     let nulls = each("nullCount").and_then(|n| usize::try_from(n.iter().sum::<i64>()).ok());
     ColumnStatistics {
         min_value: bound("minValues", Iterator::min),
         max_value: bound("maxValues", Iterator::max),
-        null_count: nulls.map_or(Precision::Absent, Precision::Inexact),
+        null_count: nulls.map_or(Precision::Absent, |n| known(n, bounds_only)),
         ..ColumnStatistics::new_unknown()
+    }
+}
+
+/// A figure from the log: exact, or only a bound when it still counts deleted rows.
+fn known<T: std::fmt::Debug + Clone + PartialEq + Eq + PartialOrd>(value: T, bounds_only: bool) -> Precision<T> {
+    match bounds_only {
+        true => Precision::Inexact(value),
+        false => Precision::Exact(value),
     }
 }
 
@@ -253,18 +267,56 @@ mod tests {
         assert_eq!(
             (&id.min_value, &id.max_value, &id.null_count),
             (
-                &Precision::Inexact(ScalarValue::Int64(Some(5))),
-                &Precision::Inexact(ScalarValue::Int64(Some(104))),
-                &Precision::Inexact(0)
+                &Precision::Exact(ScalarValue::Int64(Some(5))),
+                &Precision::Exact(ScalarValue::Int64(Some(104))),
+                &Precision::Exact(0)
             )
         );
-        assert_eq!(unset.null_count, Precision::Inexact(50), "{unset:?}");
+        assert_eq!(unset.null_count, Precision::Exact(50), "{unset:?}");
         assert_eq!(
             unset.max_value,
             Precision::Absent,
             "a file without a bound leaves the column's unknown: {unset:?}"
         );
         assert_eq!(name.min_value, Precision::Absent, "strings are not bounded here");
+    }
+
+    #[tokio::test]
+    async fn a_filter_on_an_integer_column_skips_the_files_whose_bounds_exclude_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = session_with(
+            &dir,
+            &[(
+                "t",
+                &[
+                    "SELECT value AS id FROM generate_series(1, 50)",
+                    "SELECT value AS id FROM generate_series(51, 100)",
+                ],
+            )],
+        )
+        .await;
+        let analyzed = ctx
+            .sql("EXPLAIN ANALYZE SELECT id FROM t WHERE id = 75")
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        let shown = arrow::util::pretty::pretty_format_batches(&analyzed)
+            .unwrap()
+            .to_string();
+        assert!(
+            shown.contains("files_ranges_pruned_statistics=2 total → 1 matched"),
+            "{shown}"
+        );
+        let found = ctx
+            .sql("SELECT id FROM t WHERE id = 75")
+            .await
+            .unwrap()
+            .count()
+            .await
+            .unwrap();
+        assert_eq!(found, 1);
     }
 
     /// The shape of Gold's customer_ltv: dimension rows LEFT JOIN a filtered join of facts. With

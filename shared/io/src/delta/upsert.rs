@@ -541,14 +541,40 @@ mod tests {
             .unwrap()
             .expect("read through row selections (and found equal above)");
         let plan = provider.scan(&ctx.state(), None, &[], None).await.unwrap();
+        let statistics = StatisticsContext::new()
+            .compute(plan.as_ref(), &StatisticsArgs::new())
+            .unwrap();
         assert_eq!(
-            StatisticsContext::new()
-                .compute(plan.as_ref(), &StatisticsArgs::new())
-                .unwrap()
-                .num_rows,
+            statistics.num_rows,
             Precision::Exact(contents(&table).await.len()),
             "the planner is told the live rows, for choosing a join's sides"
         );
+        let id = &statistics.column_statistics[0];
+        assert!(
+            matches!(id.min_value, Precision::Inexact(_)),
+            "deleted rows still count in the log's bounds, so they are bounds only: {id:?}"
+        );
+        // A filter prunes by the files' bounds, which still cover the deleted rows: they stay deleted.
+        register(&ctx, None, "t", &table).await.unwrap();
+        let filtered = ctx
+            .sql("SELECT id FROM t WHERE id BETWEEN 140 AND 260 ORDER BY id")
+            .await
+            .unwrap();
+        let ids: Vec<i64> = filtered
+            .collect()
+            .await
+            .unwrap()
+            .iter()
+            .flat_map(|b| b.column(0).as_primitive::<Int64Type>().values().to_vec())
+            .collect();
+        let expected: Vec<i64> = contents(&table)
+            .await
+            .into_iter()
+            .map(|row| row.0)
+            .filter(|id| (140..=260).contains(id))
+            .collect();
+        assert_eq!(ids, expected);
+        assert!(!ids.contains(&250), "250 was deleted");
     }
 
     #[tokio::test]
