@@ -6,8 +6,8 @@
 //! becomes a Parquet row selection instead (deleted rows are never decoded), the files are spread
 //! over the session's partitions, and the planner is told the live rows, the bytes and each
 //! integer column's bounds: from the rows and a key's range of values it estimates how many rows
-//! a join yields, and so which side to hold in memory. A query's filters prune files (by the same
-//! bounds) and row groups.
+//! a join yields, and so which side to hold in memory. A query's filters prune row groups, and
+//! whole files by the same bounds where no rows are deleted (there they are exact).
 
 use std::sync::Arc;
 
