@@ -128,7 +128,7 @@ pipeline_peer() {
 
 # The pipelines, alternated so that a change in the machine's load falls on all of them: each
 # repeat runs ours, the arrow-rs floor and the Python peer; PySpark runs in the first repeat only.
-# Extraction is over by now, so MariaDB's background work after the seeding falls on no stage.
+# Extraction is over by now: the source is idle while any pipeline runs.
 for repeat in $(seq 1 "$repeats"); do
   pipeline_ours
   if [ -x "$bench_bin" ]; then
