@@ -1,21 +1,19 @@
-//! `COUNT(DISTINCT x)` per group for an integer `x`, counted as DataFusion counts it (one set of
-//! `(group, value)` pairs and a count per group) but without looking up a row equal to the row
-//! before it. A join's output repeats a key on consecutive rows (an order's items follow one
-//! another), so in Gold most rows are such repeats, and each lookup is a likely cache miss in a
-//! set of millions of pairs.
+//! `COUNT(DISTINCT x)` per group for an integer `x`, counted without DataFusion's set of
+//! `(group, value)` pairs, where each row is a lookup and, in a set of millions of pairs, likely a
+//! cache miss: rows are appended and sorted into their groups' values in bulk. A row equal to the
+//! row before it is not even appended: a join's output repeats a key on consecutive rows (an
+//! order's items follow one another), so in Gold most rows are such repeats.
 //!
 //! Everything else (the plain and the ungrouped accumulators, the partial state's format) is
 //! DataFusion's `count`, so partial states from either merge into the other.
 
-use std::collections::HashSet;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Int64Array, ListArray};
 use arrow::buffer::OffsetBuffer;
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, FieldRef, Int64Type};
-use datafusion::common::{Result, ScalarValue};
+use datafusion::common::{DataFusionError, Result, ScalarValue};
 use datafusion::functions_aggregate::count::count_udaf;
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::utils::AggregateOrderSensitivity;
@@ -93,48 +91,148 @@ impl AggregateUDFImpl for CountSkippingRepeats {
     }
 }
 
-/// The distinct values seen in each group, as `(group, value)` pairs, and how many per group.
+/// Pairs gathered before they are sorted in: 16 MiB of them at least, then as many as there
+/// are distinct values, so that each value is sorted in a bounded number of times.
+const MIN_PENDING: usize = 1 << 20;
+
+/// The distinct values of each group. New `(group, value)` pairs are appended as they come and
+/// sorted into each group's sorted, deduplicated values now and then (at the latest when counts
+/// are asked for): appending never looks anything up, where a set of millions of pairs costs a
+/// cache miss per row, and a group's values are already together when its partial state is
+/// asked for.
 struct DistinctIntegers {
     /// The counted column's type, which the partial state's lists hold.
     input: DataType,
-    seen: HashSet<(usize, i64), BuildHasherDefault<PairHasher>>,
-    counts: Vec<i64>,
+    /// How many groups there are.
+    groups: usize,
+    /// The fewest pending pairs that are sorted in before counts are asked for.
+    min_pending: usize,
+    /// Pairs not yet sorted in, repeats included.
+    pending: Vec<(usize, i64)>,
+    /// The sorted-in values, group by group: group `g`'s are `values[offsets[g]..offsets[g + 1]]`,
+    /// ascending and each once. Groups past the end of `offsets` have none yet.
+    offsets: Vec<usize>,
+    values: Vec<i64>,
 }
 
 impl DistinctIntegers {
     fn new(input: DataType) -> Self {
         Self {
             input,
-            seen: HashSet::default(),
-            counts: Vec::new(),
+            groups: 0,
+            min_pending: MIN_PENDING,
+            pending: Vec::new(),
+            offsets: vec![0],
+            values: Vec::new(),
         }
     }
 
-    fn insert(&mut self, group: usize, value: i64) {
-        if self.seen.insert((group, value)) {
-            self.counts[group] += 1;
+    fn push(&mut self, group: usize, value: i64) {
+        self.pending.push((group, value));
+    }
+
+    /// Sorts the pending pairs in once there are enough of them.
+    fn sort_in_when_due(&mut self) {
+        if self.pending.len() >= self.values.len().max(self.min_pending) {
+            self.sort_in();
         }
+    }
+
+    /// The values sorted in of group `group`.
+    fn sorted(&self, group: usize) -> &[i64] {
+        match (self.offsets.get(group), self.offsets.get(group + 1)) {
+            (Some(&start), Some(&end)) => &self.values[start..end],
+            _ => &[],
+        }
+    }
+
+    /// Sorts the pending pairs into their groups' values, dropping repeats; afterwards every
+    /// group has its offsets.
+    fn sort_in(&mut self) {
+        if self.pending.is_empty() {
+            let end = self.values.len();
+            self.offsets.resize(self.groups + 1, end);
+            return;
+        }
+        // Each group's slot: its values so far, then its pending ones.
+        let mut starts = vec![0; self.groups + 1];
+        for (group, start) in starts.iter_mut().skip(1).enumerate() {
+            *start = self.sorted(group).len();
+        }
+        for &(group, _) in &self.pending {
+            starts[group + 1] += 1;
+        }
+        for group in 0..self.groups {
+            starts[group + 1] += starts[group];
+        }
+        let mut merged = vec![0; starts[self.groups]];
+        let mut next = starts.clone();
+        for (group, next) in next.iter_mut().enumerate().take(self.groups) {
+            let sorted = self.sorted(group);
+            merged[*next..*next + sorted.len()].copy_from_slice(sorted);
+            *next += sorted.len();
+        }
+        for &(group, value) in &self.pending {
+            merged[next[group]] = value;
+            next[group] += 1;
+        }
+        // Sort each slot and move its distinct values down over the room repeats left.
+        let mut offsets = Vec::with_capacity(self.groups + 1);
+        offsets.push(0);
+        let mut end = 0;
+        for group in 0..self.groups {
+            merged[starts[group]..starts[group + 1]].sort_unstable();
+            let mut previous = None;
+            for at in starts[group]..starts[group + 1] {
+                let value = merged[at];
+                if previous != Some(value) {
+                    merged[end] = value;
+                    end += 1;
+                    previous = Some(value);
+                }
+            }
+            offsets.push(end);
+        }
+        merged.truncate(end);
+        self.values = merged;
+        self.offsets = offsets;
+        self.pending.clear();
+    }
+
+    /// How many distinct values each group `emit_to` takes has; those groups are then dropped.
+    fn take_counts(&mut self, emit_to: EmitTo) -> Vec<i64> {
+        self.sort_in();
+        let taken = self.taken(emit_to);
+        let counts = self.offsets[..=taken]
+            .windows(2)
+            .map(|w| i64::try_from(w[1] - w[0]).unwrap_or(i64::MAX))
+            .collect();
+        self.forget(taken);
+        counts
+    }
+
+    /// How many groups `emit_to` takes.
+    fn taken(&self, emit_to: EmitTo) -> usize {
+        match emit_to {
+            EmitTo::All => self.groups,
+            EmitTo::First(n) => n.min(self.groups),
+        }
+    }
+
+    /// Drops the first `taken` groups (their values sorted in); the rest move down to their new
+    /// indices.
+    fn forget(&mut self, taken: usize) {
+        let dropped = self.offsets[taken];
+        self.values.drain(..dropped);
+        self.offsets.drain(..taken);
+        self.offsets.iter_mut().for_each(|offset| *offset -= dropped);
+        self.groups -= taken;
     }
 
     /// The partial state of DataFusion's `count`: a list of distinct values per group.
     fn partial_state(&self, offsets: OffsetBuffer<i32>, values: ArrayRef) -> Result<Vec<ArrayRef>> {
         let item = Arc::new(arrow::datatypes::Field::new_list_field(self.input.clone(), true));
         Ok(vec![Arc::new(ListArray::try_new(item, offsets, values, None)?)])
-    }
-
-    /// Drops the pairs of the groups `emit_to` takes; the rest move down to their new indices.
-    fn forget(&mut self, emit_to: EmitTo) {
-        match emit_to {
-            EmitTo::All => self.seen.clear(),
-            EmitTo::First(n) => {
-                self.seen = self
-                    .seen
-                    .drain()
-                    .filter(|(group, _)| *group >= n)
-                    .map(|(group, value)| (group - n, value))
-                    .collect();
-            }
-        }
     }
 }
 
@@ -146,7 +244,7 @@ impl GroupsAccumulator for DistinctIntegers {
         filter: Option<&BooleanArray>,
         total_num_groups: usize,
     ) -> Result<()> {
-        self.counts.resize(total_num_groups, 0);
+        self.groups = self.groups.max(total_num_groups);
         let values = cast(&values[0], &DataType::Int64)?;
         let values = values.as_primitive::<Int64Type>();
         let mut previous = None;
@@ -157,39 +255,38 @@ impl GroupsAccumulator for DistinctIntegers {
             let pair = (group, values.value(row));
             if previous != Some(pair) {
                 previous = Some(pair);
-                self.insert(pair.0, pair.1);
+                self.push(pair.0, pair.1);
             }
         }
+        self.sort_in_when_due();
         Ok(())
     }
 
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
-        let counts = emit_to.take_needed(&mut self.counts);
-        self.forget(emit_to);
-        Ok(Arc::new(Int64Array::from(counts)))
+        Ok(Arc::new(Int64Array::from(self.take_counts(emit_to))))
     }
 
     /// Each group's distinct values as a list, the partial state of DataFusion's `count`.
     fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
-        let counts = emit_to.take_needed(&mut self.counts);
-        let lengths = counts.iter().map(|&n| usize::try_from(n).unwrap_or_default());
-        let offsets = OffsetBuffer::<i32>::from_lengths(lengths);
-        let mut next: Vec<usize> = offsets
+        self.sort_in();
+        let taken = self.taken(emit_to);
+        let offsets = self.offsets[..=taken]
             .iter()
-            .map(|&o| usize::try_from(o).unwrap_or_default())
-            .collect();
-        let mut values = vec![0i64; next.last().copied().unwrap_or_default()];
-        for &(group, value) in self.seen.iter().filter(|(group, _)| *group < counts.len()) {
-            values[next[group]] = value;
-            next[group] += 1;
-        }
-        self.forget(emit_to);
-        let values = cast(&(Arc::new(Int64Array::from(values)) as ArrayRef), &self.input)?;
-        self.partial_state(offsets, values)
+            .map(|&offset| i32::try_from(offset))
+            .collect::<std::result::Result<Vec<i32>, _>>()
+            .map_err(|_| {
+                DataFusionError::ResourcesExhausted(format!(
+                    "COUNT(DISTINCT …): {} distinct values are more than one partial state holds",
+                    self.offsets[taken]
+                ))
+            })?;
+        let values: ArrayRef = Arc::new(Int64Array::from(self.values[..self.offsets[taken]].to_vec()));
+        self.forget(taken);
+        self.partial_state(OffsetBuffer::new(offsets.into()), cast(&values, &self.input)?)
     }
 
     fn merge_batch(&mut self, values: &[ArrayRef], group_indices: &[usize], total_num_groups: usize) -> Result<()> {
-        self.counts.resize(total_num_groups, 0);
+        self.groups = self.groups.max(total_num_groups);
         let lists = values[0].as_list::<i32>();
         let items = cast(lists.values(), &DataType::Int64)?;
         let items = items.as_primitive::<Int64Type>();
@@ -198,10 +295,11 @@ impl GroupsAccumulator for DistinctIntegers {
             for item in range {
                 let item = usize::try_from(item).unwrap_or_default();
                 if items.is_valid(item) {
-                    self.insert(group, items.value(item));
+                    self.push(group, items.value(item));
                 }
             }
         }
+        self.sort_in_when_due();
         Ok(())
     }
 
@@ -216,44 +314,14 @@ impl GroupsAccumulator for DistinctIntegers {
     }
 
     fn size(&self) -> usize {
-        self.seen.capacity() * (size_of::<(usize, i64)>() + 1) + self.counts.capacity() * size_of::<i64>()
+        self.pending.capacity() * size_of::<(usize, i64)>()
+            + (self.offsets.capacity() + self.values.capacity()) * size_of::<usize>()
     }
 }
 
 /// Whether `row` counts: a value, not NULL, and not filtered out.
 fn counted(values: &impl Array, filter: Option<&BooleanArray>, row: usize) -> bool {
     values.is_valid(row) && filter.is_none_or(|f| f.is_valid(row) && f.value(row))
-}
-
-/// An add-and-multiply hash of a few integers, rotated at the end so that its best-mixed bits
-/// pick the bucket (the scheme of rustc's FxHash): no per-set random state and two instructions
-/// a word, where the set's cost is its memory, not its hashing.
-#[derive(Default)]
-struct PairHasher(u64);
-
-impl Hasher for PairHasher {
-    fn finish(&self) -> u64 {
-        self.0.rotate_left(26)
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &byte in bytes {
-            self.write_u64(u64::from(byte));
-        }
-    }
-
-    fn write_u64(&mut self, word: u64) {
-        const SEED: u64 = 0xf135_7aea_2e62_a9c5;
-        self.0 = self.0.wrapping_add(word).wrapping_mul(SEED);
-    }
-
-    fn write_usize(&mut self, word: usize) {
-        self.write_u64(word as u64);
-    }
-
-    fn write_i64(&mut self, word: i64) {
-        self.write_u64(word as u64);
-    }
 }
 
 #[cfg(test)]
@@ -336,5 +404,47 @@ mod tests {
             [1, 2],
             "1 again in the old group 1; 5 again, 6 new"
         );
+    }
+
+    #[test]
+    fn counts_stay_exact_across_many_sortings_in() {
+        use std::collections::BTreeSet;
+
+        let mut accumulator = DistinctIntegers::new(DataType::Int64);
+        accumulator.min_pending = 64;
+        let groups = 50;
+        let mut expected = vec![BTreeSet::new(); groups];
+        let mut state = 7u64;
+        for batch in 0..40 {
+            let mut values = Vec::new();
+            let mut group_indices = Vec::new();
+            for _ in 0..100 {
+                state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                let (group, value) = ((state >> 33) as usize % groups, (state >> 40) as i64 % 30 - 10);
+                values.push(value);
+                group_indices.push(group);
+                expected[group].insert(value);
+            }
+            let values: ArrayRef = Arc::new(Int64Array::from(values));
+            accumulator.update_batch(&[values], &group_indices, None, groups).unwrap();
+            let bound = accumulator.values.len().max(64);
+            assert!(accumulator.pending.len() < bound, "pending pairs are sorted in once there are enough");
+            if batch == 20 {
+                // The state of the first ten groups goes out; the same values come back merged.
+                let state = accumulator.state(EmitTo::First(10)).unwrap();
+                let lists = state[0].as_list::<i32>();
+                for (group, set) in expected.iter().enumerate().take(10) {
+                    let list = lists.value(group);
+                    let list: Vec<i64> = list.as_primitive::<Int64Type>().values().to_vec();
+                    assert_eq!(list, set.iter().copied().collect::<Vec<_>>(), "group {group}, sorted and once each");
+                }
+                let mut back = vec![groups - 10; 10];
+                back.iter_mut().enumerate().for_each(|(i, g)| *g += i);
+                accumulator.merge_batch(&state, &back, groups).unwrap();
+                expected.rotate_left(10);
+            }
+        }
+        let expected: Vec<i64> = expected.iter().map(|set| set.len() as i64).collect();
+        assert_eq!(counted(&mut accumulator, EmitTo::All), expected);
     }
 }
