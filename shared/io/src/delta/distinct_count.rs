@@ -419,16 +419,23 @@ mod tests {
             let mut values = Vec::new();
             let mut group_indices = Vec::new();
             for _ in 0..100 {
-                state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
                 let (group, value) = ((state >> 33) as usize % groups, (state >> 40) as i64 % 30 - 10);
                 values.push(value);
                 group_indices.push(group);
                 expected[group].insert(value);
             }
             let values: ArrayRef = Arc::new(Int64Array::from(values));
-            accumulator.update_batch(&[values], &group_indices, None, groups).unwrap();
+            accumulator
+                .update_batch(&[values], &group_indices, None, groups)
+                .unwrap();
             let bound = accumulator.values.len().max(64);
-            assert!(accumulator.pending.len() < bound, "pending pairs are sorted in once there are enough");
+            assert!(
+                accumulator.pending.len() < bound,
+                "pending pairs are sorted in once there are enough"
+            );
             if batch == 20 {
                 // The state of the first ten groups goes out; the same values come back merged.
                 let state = accumulator.state(EmitTo::First(10)).unwrap();
@@ -436,7 +443,11 @@ mod tests {
                 for (group, set) in expected.iter().enumerate().take(10) {
                     let list = lists.value(group);
                     let list: Vec<i64> = list.as_primitive::<Int64Type>().values().to_vec();
-                    assert_eq!(list, set.iter().copied().collect::<Vec<_>>(), "group {group}, sorted and once each");
+                    assert_eq!(
+                        list,
+                        set.iter().copied().collect::<Vec<_>>(),
+                        "group {group}, sorted and once each"
+                    );
                 }
                 let mut back = vec![groups - 10; 10];
                 back.iter_mut().enumerate().for_each(|(i, g)| *g += i);

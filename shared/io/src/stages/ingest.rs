@@ -97,16 +97,21 @@ pub async fn ingest_pending(lake: &Lake, pipeline: &Pipeline) -> Result<IngestRe
 }
 
 /// Ingests the given landing files, one Bronze commit per table, as many tables at once as
-/// there are cores (a table's write encodes on one core).
+/// there are cores (a table's write encodes on one core), the most bytes first: the smaller
+/// tables then share the other cores while the largest is written, instead of the largest
+/// starting last and finishing alone.
 pub async fn ingest_files(lake: &Lake, pipeline: &Pipeline, files: Vec<LandingFile>) -> Result<IngestReport> {
-    // Collected before any await, so that no closure is held across one (callers stay Send).
-    let tables: Vec<BoxFuture<'_, Result<IngestReport>>> = pipeline
+    let mut by_table: Vec<(&TableSpec, Vec<LandingFile>)> = pipeline
         .tables
         .iter()
-        .filter_map(|spec| {
-            let of_table: Vec<LandingFile> = files.iter().filter(|f| f.table() == spec.name).cloned().collect();
-            (!of_table.is_empty()).then(|| ingest_table(lake, spec, of_table).boxed())
-        })
+        .map(|spec| (spec, files.iter().filter(|f| f.table() == spec.name).cloned().collect()))
+        .filter(|(_, of_table): &(_, Vec<LandingFile>)| !of_table.is_empty())
+        .collect();
+    by_table.sort_by_key(|(_, of_table)| std::cmp::Reverse(of_table.iter().map(|f| f.meta.size).sum::<u64>()));
+    // Collected before any await, so that no closure is held across one (callers stay Send).
+    let tables: Vec<BoxFuture<'_, Result<IngestReport>>> = by_table
+        .into_iter()
+        .map(|(spec, of_table)| ingest_table(lake, spec, of_table).boxed())
         .collect();
     let width = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut report = IngestReport::default();
@@ -343,8 +348,11 @@ impl PartitionStream for LandingStream {
         &self.schema
     }
 
-    fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
+    fn execute(&self, ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
         let (store, schema, rows) = (self.store.clone(), self.schema.clone(), self.rows.clone());
+        // Batches of the plan's size pass through the writer's repartitioning as they are;
+        // smaller ones (the reader's default is 1024 rows) are copied together first.
+        let batch_rows = ctx.session_config().batch_size();
         let (key, unreadable) = (self.key.clone(), self.unreadable.clone());
         let batches = futures::stream::iter(self.files.clone())
             .then(move |(object, meta)| {
@@ -355,7 +363,7 @@ impl PartitionStream for LandingStream {
                     key: key.clone(),
                     unreadable: unreadable.clone(),
                 };
-                file.conformed(schema.clone(), rows.clone())
+                file.conformed(schema.clone(), rows.clone(), batch_rows)
             })
             .try_flatten()
             .chain(
@@ -390,6 +398,7 @@ impl Landed {
         self,
         schema: SchemaRef,
         rows: Arc<AtomicU64>,
+        batch_rows: usize,
     ) -> datafusion::error::Result<impl futures::Stream<Item = datafusion::error::Result<RecordBatch>>> {
         let Landed {
             store,
@@ -421,7 +430,7 @@ impl Landed {
         let reader = ObjectReader::new(store, object);
         let stream = ParquetRecordBatchStreamBuilder::new(reader)
             .await
-            .and_then(|b| b.build())
+            .and_then(|b| b.with_batch_size(batch_rows).build())
             .map_err(&decode)?;
         Ok(stream.map(move |batch| {
             let batch = batch.map_err(&decode)?;
