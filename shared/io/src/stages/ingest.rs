@@ -104,10 +104,13 @@ pub async fn ingest_files(lake: &Lake, pipeline: &Pipeline, files: Vec<LandingFi
     let mut by_table: Vec<(&TableSpec, Vec<LandingFile>)> = pipeline
         .tables
         .iter()
-        .map(|spec| (spec, files.iter().filter(|f| f.table() == spec.name).cloned().collect()))
-        .filter(|(_, of_table): &(_, Vec<LandingFile>)| !of_table.is_empty())
+        .map(|spec| {
+            let of_table = files.iter().filter(|f| f.table() == spec.name).cloned();
+            (spec, of_table.collect::<Vec<_>>())
+        })
+        .filter(|(_, of_table)| !of_table.is_empty())
         .collect();
-    by_table.sort_by_key(|(_, of_table)| std::cmp::Reverse(of_table.iter().map(|f| f.meta.size).sum::<u64>()));
+    by_table.sort_by_cached_key(|(_, of_table)| std::cmp::Reverse(of_table.iter().map(|f| f.meta.size).sum::<u64>()));
     // Collected before any await, so that no closure is held across one (callers stay Send).
     let tables: Vec<BoxFuture<'_, Result<IngestReport>>> = by_table
         .into_iter()
