@@ -97,9 +97,9 @@ pub async fn ingest_pending(lake: &Lake, pipeline: &Pipeline) -> Result<IngestRe
 }
 
 /// Ingests the given landing files, one Bronze commit per table, as many tables at once as
-/// there are cores (a table's write encodes on one core), the most bytes first: the smaller
-/// tables then share the other cores while the largest is written, instead of the largest
-/// starting last and finishing alone.
+/// there are cores (a table's files are read as one stream, though its writer encodes on every
+/// core), the most bytes first: the smaller tables then share the cores while the largest is
+/// written, instead of the largest starting last and finishing alone.
 pub async fn ingest_files(lake: &Lake, pipeline: &Pipeline, files: Vec<LandingFile>) -> Result<IngestReport> {
     let mut by_table: Vec<(&TableSpec, Vec<LandingFile>)> = pipeline
         .tables
