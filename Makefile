@@ -25,10 +25,10 @@ test: ## Run every test, starting the MariaDB they need
 .PHONY: build
 build: ## Build every function as an arm64 Lambda zip and print the sizes
 	rustup target add aarch64-unknown-linux-gnu
-	PATH="$(TOOLS):$$PATH" CARGO_PROFILE_RELEASE_STRIP=symbols cargo lambda build --release --arm64 --output-format zip \
-		--lambda-dir $(LAMBDA_DIR) $(addprefix -p ,$(FUNCTIONS))
-	@for f in $(FUNCTIONS); do \
-		printf '  %-14s %s\n' $$f "$$(du -h $(LAMBDA_DIR)/$$f/bootstrap.zip | cut -f1)"; done
+	PATH="$(TOOLS):$$PATH" CARGO_PROFILE_RELEASE_STRIP=symbols \
+		CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=$(CURDIR)/scripts/link-arm64.sh \
+		cargo lambda build --release --arm64 --output-format zip --lambda-dir $(LAMBDA_DIR) $(addprefix -p ,$(FUNCTIONS))
+	$(TOOLS)/python scripts/repack-zip.py $(foreach f,$(FUNCTIONS),$(LAMBDA_DIR)/$(f)/bootstrap.zip)
 
 .PHONY: deploy
 deploy: build ## Deploy with Terraform (needs AWS credentials): make deploy TFVARS=infra/examples/dev.tfvars
