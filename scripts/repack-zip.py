@@ -31,6 +31,8 @@ def repacked(source: zipfile.ZipFile) -> bytes:
     entries = source.infolist()
     for entry in entries:
         data = source.read(entry)
+        if len(data) >= 1 << 32:
+            sys.exit(f"repack-zip: {entry.filename}: 4 GiB or more needs zip64, which this writer leaves out")
         packed = deflate.deflate_compress(data, LEVEL)
         crc = zlib.crc32(data)
         time, date = dos_time(entry.date_time)
