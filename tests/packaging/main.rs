@@ -34,10 +34,14 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
-/// The tools interpreter that `make test` prepares, or None (the test says it is skipped) when
-/// the suite runs without it.
-fn python() -> Option<String> {
-    std::env::var("LAKEHOUSE_TEST_PYTHON").ok()
+/// The tools interpreter that `make test` prepares and a scratch folder, or None (the test says
+/// it is skipped) when the suite runs without that interpreter.
+fn python_and_folder() -> Option<(String, tempfile::TempDir)> {
+    let Ok(python) = std::env::var("LAKEHOUSE_TEST_PYTHON") else {
+        eprintln!("skipped: LAKEHOUSE_TEST_PYTHON is not set (run `make test`)");
+        return None;
+    };
+    Some((python, tempfile::tempdir().unwrap()))
 }
 
 fn run(python: &str, args: &[&str]) -> Output {
@@ -52,11 +56,9 @@ fn describe(python: &str, zip: &Path) -> String {
 
 #[test]
 fn repacked_zip_holds_the_same_entries_smaller() {
-    let Some(python) = python() else {
-        eprintln!("skipped: LAKEHOUSE_TEST_PYTHON is not set (run `make test`)");
+    let Some((python, dir)) = python_and_folder() else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
     let zip = dir.path().join("bootstrap.zip");
     let out = run(&python, &["-c", WRITE_ZIP, zip.to_str().unwrap()]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -76,11 +78,9 @@ fn repacked_zip_holds_the_same_entries_smaller() {
 
 #[test]
 fn a_file_that_is_not_a_zip_is_named_and_left_as_it_was() {
-    let Some(python) = python() else {
-        eprintln!("skipped: LAKEHOUSE_TEST_PYTHON is not set (run `make test`)");
+    let Some((python, dir)) = python_and_folder() else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bootstrap.zip");
     std::fs::write(&path, b"an interrupted download").unwrap();
 
