@@ -70,10 +70,19 @@ fn repacked_zip_holds_the_same_entries_smaller() {
 
     let after = describe(&python, &zip);
     assert_eq!(after, before, "the entries, their modes, times and bytes are kept");
-    assert!(after.contains("bootstrap 8 0o100755"), "deflated and executable: {after}");
+    assert!(
+        after.contains("bootstrap 8 0o100755"),
+        "deflated and executable: {after}"
+    );
     let size_after = std::fs::metadata(&zip).unwrap().len();
-    assert!(size_after < size_before, "{size_after} bytes after, {size_before} before");
-    assert!(!dir.path().join("bootstrap.repacked").exists(), "no candidate left behind");
+    assert!(
+        size_after < size_before,
+        "{size_after} bytes after, {size_before} before"
+    );
+    assert!(
+        !dir.path().join("bootstrap.repacked").exists(),
+        "no candidate left behind"
+    );
 }
 
 #[test]
@@ -88,6 +97,9 @@ fn a_file_that_is_not_a_zip_is_named_and_left_as_it_was() {
 
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains(path.to_str().unwrap()) && stderr.contains("cannot read it as a zip"), "{stderr}");
+    assert!(
+        stderr.contains(path.to_str().unwrap()) && stderr.contains("cannot read it as a zip"),
+        "{stderr}"
+    );
     assert_eq!(std::fs::read(&path).unwrap(), b"an interrupted download");
 }
